@@ -1,0 +1,1 @@
+"""The petition bot application: use cases by domain concept, settings, i18n and the wiring."""

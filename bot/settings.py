@@ -1,0 +1,44 @@
+"""Process settings from the environment (prefix `PETITION_`); the only module that reads it.
+
+Secrets (the bot token, the webhook secret) and the database URL come from here; everything
+about the deployment itself (jurisdiction, offices, staff) is in the TOML file named by
+`PETITION_CONFIG`, parsed by `bot.deployment`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    """Everything the process needs from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="PETITION_", env_file=".env", extra="ignore")
+
+    bot_token: SecretStr = SecretStr("")
+    # Base URL of the Bot API server: Telegram's, a self-hosted telegram-bot-api, or the sandbox.
+    bot_api_url: str = DEFAULT_API_URL
+    database_url: str = "sqlite+aiosqlite:///var/petition-bot.db"
+    config: Path = Path("examples/deployment.toml")
+    log_level: str = "INFO"
+
+    # Limits (documented in docs/configuration.md).
+    draft_timeout_hours: float = Field(default=24, gt=0)
+    max_request_chars: int = Field(default=500, ge=10)
+    max_facts_chars: int = Field(default=10_000, ge=100)
+    max_attachments: int = Field(default=10, ge=0, le=50)
+    max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+
+    @property
+    def api_base(self) -> str:
+        """The URL PTB appends `<token>/<method>` to."""
+        return self.bot_api_url.rstrip("/") + "/bot"
+
+    @property
+    def file_base(self) -> str:
+        return self.bot_api_url.rstrip("/") + "/file/bot"

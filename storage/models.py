@@ -1,0 +1,275 @@
+"""The database schema as typed SQLAlchemy 2 models.
+
+One class per table; no behaviour beyond column definitions and constraints. Relationships are
+deliberately absent: repositories join explicitly, so nothing lazy-loads behind an `await`.
+Timestamps are UTC (`UTCDateTime`); calendar dates (deadlines) are local dates of the deployment.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+# --- reference data -------------------------------------------------------------------------
+
+
+class Division(Base):
+    """An administrative division (GB/T 2260), restricted to the deployment's root."""
+
+    __tablename__ = "divisions"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(String(16))  # province | prefecture | county
+    kind: Mapped[str] = mapped_column(String(16))  # 省, 地级市, 市辖区, 县, ...
+    parent_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    # True for a division that takes petitions as a place: a county-level unit, or a city
+    # without counties (东莞, 中山 …).
+    selectable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Category(Base):
+    """A two-level petition category from the shipped (or deployment's) categories file."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    parent_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(128))
+    # Legal route (domain-rules §7): court | arbitration | reconsideration | discipline | other_body
+    route: Mapped[str | None] = mapped_column(String(24))
+    route_zh: Mapped[str | None] = mapped_column(Text)
+    route_en: Mapped[str | None] = mapped_column(Text)
+    limit_zh: Mapped[str | None] = mapped_column(Text)
+    limit_en: Mapped[str | None] = mapped_column(Text)
+
+
+class ReferenceVersion(Base):
+    """Which version of each reference data set is loaded (divisions, categories, deployment)."""
+
+    __tablename__ = "reference_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[str] = mapped_column(String(128))
+    loaded_at: Mapped[datetime]
+
+
+class Office(Base):
+    """A petition office from the deployment config."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(256))
+    level: Mapped[str] = mapped_column(String(16))  # provincial | prefectural | county
+    parent_id: Mapped[str | None] = mapped_column(String(32))
+    group_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OfficeArea(Base):
+    """A division code an office covers (a whole subtree: province, prefecture or county)."""
+
+    __tablename__ = "office_areas"
+
+    office_id: Mapped[str] = mapped_column(
+        ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True
+    )
+    division_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+
+
+class Staff(Base):
+    """A staff member of an office, identified by Telegram user id."""
+
+    __tablename__ = "staff"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    office_id: Mapped[str] = mapped_column(
+        ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))  # officer | head
+
+
+# --- citizens and their petitions -----------------------------------------------------------
+
+
+class Petitioner(Base):
+    """A Telegram user who talks to the bot in a private chat."""
+
+    __tablename__ = "petitioners"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str | None] = mapped_column(String(16))  # explicit choice; overrides Telegram's
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
+    saved_name: Mapped[str | None] = mapped_column(String(128))
+    saved_phone: Mapped[str | None] = mapped_column(String(32))
+    saved_address: Mapped[str | None] = mapped_column(Text)
+    # The newest update applied to this petitioner: a redelivered update is recognised and not
+    # applied twice.
+    last_update_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Draft(Base):
+    """A petition being collected. `step` is the conversation state, written with each answer."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (Index("ix_drafts_petitioner_status", "petitioner_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    petitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("petitioners.user_id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16))  # open|submitted|cancelled|expired|diverted
+    step: Mapped[str] = mapped_column(String(24))
+    back_to_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_at: Mapped[datetime | None]
+    petition_type: Mapped[str | None] = mapped_column(String(16))
+    place_code: Mapped[str | None] = mapped_column(String(6))
+    place_candidate: Mapped[str | None] = mapped_column(String(6))  # from a location, unconfirmed
+    category_code: Mapped[str | None] = mapped_column(String(8))
+    route_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    request_text: Mapped[str | None] = mapped_column(Text)
+    facts_text: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)
+    duplicate_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Case(Base):
+    """A submitted petition. Made exactly once per draft (`draft_id` is unique)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("year", "seq", name="uq_cases_year_seq"),
+        Index("ix_cases_petitioner", "petitioner_id"),
+        Index("ix_cases_office_state", "office_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    query_code: Mapped[str] = mapped_column(String(16))
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True)
+    petitioner_id: Mapped[int] = mapped_column(ForeignKey("petitioners.user_id"))
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    state: Mapped[str] = mapped_column(String(24))
+    petition_type: Mapped[str] = mapped_column(String(16))
+    place_code: Mapped[str] = mapped_column(String(6))
+    category_code: Mapped[str] = mapped_column(String(8))
+    route_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    request_text: Mapped[str] = mapped_column(Text)
+    facts_text: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    submitted_at: Mapped[datetime]
+    registration_due: Mapped[date] = mapped_column(Date)
+    handling_due: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime]
+
+
+class CaseCounter(Base):
+    """The last case sequence number handed out per year."""
+
+    __tablename__ = "case_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CaseEvent(Base):
+    """One step of a case's append-only history."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor_kind: Mapped[str] = mapped_column(String(16))  # petitioner | staff | system
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    public_text: Mapped[str | None] = mapped_column(Text)
+    internal_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A file the petitioner sent, kept by Telegram file id; belongs to a draft, then its case."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # photo | document | video | voice | audio
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(String(256))
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """A message owed to a chat, written in the transaction that made it owed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    payload: Mapped[dict[str, Any]]
+    # pending | sending | sent | failed_temporary | failed_permanent
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
