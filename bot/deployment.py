@@ -102,6 +102,8 @@ def load_deployment(path: Path) -> Deployment:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DeploymentError(path, [ConfigIssue("(file)", "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise DeploymentError(path, [ConfigIssue("(file)", f"not UTF-8 text: {exc}")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise DeploymentError(path, [ConfigIssue("(file)", f"not valid TOML: {exc}")]) from None
     try:
@@ -206,8 +208,10 @@ def _check_parent_cycles(config: DeploymentConfig) -> list[ConfigIssue]:
         seen = {office.id}
         node = office.parent
         while node is not None and node in parents:
-            if node in seen:
+            if node == office.id:
                 issues.append(ConfigIssue(f"offices[{i}].parent", "offices' parents form a loop"))
+                break
+            if node in seen:  # leads into a loop of other offices, reported at those
                 break
             seen.add(node)
             node = parents[node]

@@ -60,7 +60,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return catalog(_current.get()).ngettext(singular, plural, n)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+def N_(message: str) -> str:
     """Mark `message` for extraction; it is translated later, at use."""
     return message
 
@@ -85,7 +85,12 @@ def use_locale(locale: str) -> Iterator[None]:
 
 
 def negotiate(language_code: str | None) -> str:
-    """Map a Telegram language code (an IETF tag like `zh-hans`, `en-US`) to a supported locale."""
+    """Map a Telegram language code (an IETF tag like `zh-hans`, `en-US`) to a supported locale.
+
+    Any Chinese tag (`zh`, `zh-hans`, `zh-hant`, `zh-CN`) gives `zh_CN`. Any other language
+    (`en-US`, `pt-br`, `ru`) gives `en`: a foreigner is likelier to read English than Chinese.
+    No code at all, or one that names no known language, gives the default `zh_CN`.
+    """
     if not language_code:
         return DEFAULT_LOCALE
     tag = language_code.strip().replace("_", "-").lower()
@@ -97,11 +102,7 @@ def negotiate(language_code: str | None) -> str:
             parsed = Locale.parse(primary)
         except (ValueError, UnknownLocaleError):
             return DEFAULT_LOCALE
-    if parsed.language == "zh":
-        return "zh_CN"
-    if parsed.language == "en":
-        return "en"
-    return DEFAULT_LOCALE
+    return "zh_CN" if parsed.language == "zh" else "en"
 
 
 def babel_locale(locale: str | None = None) -> str:

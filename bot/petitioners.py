@@ -1,0 +1,83 @@
+"""Petitioners: who is talking, in which language, and whether this update is new.
+
+`begin_turn` opens every state-changing use case: it loads (or creates) the petitioner row,
+locked for the rest of the transaction, and refuses an update that was already applied, which
+makes redelivered updates harmless. The language choice is stored here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import DuplicateUpdate
+from bot.i18n import SUPPORTED, negotiate
+from storage import petitioners
+from storage.db import Database
+from storage.models import Petitioner
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person behind an update: Telegram user id, their private chat, the update id."""
+
+    user_id: int
+    chat_id: int
+    update_id: int
+    language_code: str | None = None
+
+
+async def begin_turn(session: AsyncSession, actor: Actor, now: datetime) -> Petitioner:
+    """Lock (or create) the actor's row and claim this update; raise DuplicateUpdate if seen."""
+    row = await petitioners.get(session, actor.user_id, for_update=True)
+    if row is None:
+        row = await petitioners.add(
+            session,
+            Petitioner(
+                user_id=actor.user_id,
+                chat_id=actor.chat_id,
+                telegram_language=actor.language_code,
+                last_update_id=0,
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+    if actor.update_id <= row.last_update_id:
+        raise DuplicateUpdate
+    row.last_update_id = actor.update_id
+    row.chat_id = actor.chat_id
+    if actor.language_code:
+        row.telegram_language = actor.language_code
+    row.updated_at = now
+    return row
+
+
+def locale_of(row: Petitioner | None, language_code: str | None) -> str:
+    """The explicit choice if there is one, else the negotiated Telegram language."""
+    if row is not None and row.language in SUPPORTED:
+        return row.language
+    return negotiate(language_code or (row.telegram_language if row else None))
+
+
+class Petitioners:
+    """Use cases about the person rather than a petition."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def locale_for(self, user_id: int, language_code: str | None) -> str:
+        async with self._db.sessions() as session:
+            choice = await petitioners.language_of(session, user_id)
+        if choice in SUPPORTED:
+            return choice
+        return negotiate(language_code)
+
+    async def set_language(self, actor: Actor, locale: str) -> str:
+        if locale not in SUPPORTED:
+            locale = negotiate(locale)
+        async with self._db.sessions.begin() as session:
+            row = await begin_turn(session, actor, datetime.now(UTC))
+            row.language = locale
+        return locale

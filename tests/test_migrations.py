@@ -1,0 +1,128 @@
+"""The Alembic migrations build the schema of `storage.models` on a fresh SQLite file and on a
+fresh PostgreSQL database, and SQLite connections are set up so concurrent writers lose nothing.
+
+PostgreSQL is the local server (127.0.0.1:5432, user postgres, trust auth); each test creates its
+own database and drops it afterwards. If the server cannot be reached the test fails: the
+PostgreSQL path is part of what ships, so it is not skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection
+
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, Database
+from storage.migrate import current, head, upgrade
+from storage.models import Base, CaseCounter
+
+POSTGRES = "postgres@127.0.0.1:5432"
+
+
+def _head() -> str:
+    revision = head()
+    assert revision is not None
+    return revision
+
+
+def _schema_differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+@asynccontextmanager
+async def _fresh_postgres_database() -> AsyncIterator[str]:
+    """A new, empty database on the local server; yields its SQLAlchemy URL, drops it after."""
+    name = f"petition_mig_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(f"postgresql://{POSTGRES}/test")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+asyncpg://{POSTGRES}/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def _database(url: str) -> AsyncIterator[Database]:
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def _upgrade_and_compare(database: Database) -> None:
+    assert await current(database) is None
+
+    await upgrade(database)
+
+    assert await current(database) == _head()
+    async with database.engine.connect() as conn:
+        assert await conn.run_sync(_schema_differences) == []
+
+
+async def test_upgrade_builds_the_models_schema_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    async with _database(f"sqlite+aiosqlite:///{tmp_path}/var/petition-bot.db") as database:
+        await _upgrade_and_compare(database)
+
+    assert (tmp_path / "var" / "petition-bot.db").is_file()  # its directory was created
+
+
+async def test_upgrade_builds_the_models_schema_on_a_fresh_postgresql_database() -> None:
+    async with _fresh_postgres_database() as url, _database(url) as database:
+        await _upgrade_and_compare(database)
+
+
+async def test_upgrading_an_up_to_date_database_changes_nothing(tmp_path: Path) -> None:
+    async with _database(f"sqlite+aiosqlite:///{tmp_path}/bot.db") as database:
+        await upgrade(database)
+        await upgrade(database)
+
+        assert await current(database) == _head()
+
+
+async def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    async with (
+        _database(f"sqlite+aiosqlite:///{tmp_path}/bot.db") as database,
+        database.engine.connect() as conn,
+    ):
+        journal_mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        busy_timeout = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+        foreign_keys = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+
+    assert journal_mode == "wal"
+    assert busy_timeout == SQLITE_BUSY_TIMEOUT_MS > 0
+    assert foreign_keys == 1
+
+
+async def test_concurrent_read_modify_write_on_sqlite_loses_no_update(tmp_path: Path) -> None:
+    async with _database(f"sqlite+aiosqlite:///{tmp_path}/bot.db") as database:
+        await upgrade(database)
+        async with database.sessions.begin() as session:
+            session.add(CaseCounter(year=2026, last=0))
+
+        async def take_next_number() -> int:
+            async with database.sessions.begin() as session:
+                counter = await session.get_one(CaseCounter, 2026)
+                await asyncio.sleep(0)  # let the other writers run between the read and the write
+                counter.last += 1
+                return counter.last
+
+        numbers = await asyncio.gather(*(take_next_number() for _ in range(50)))
+
+        async with database.sessions() as session:
+            final = await session.get_one(CaseCounter, 2026)
+
+    assert sorted(numbers) == list(range(1, 51))  # every writer saw its predecessor's number
+    assert final.last == 50
