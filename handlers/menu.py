@@ -10,7 +10,7 @@ from telegram import Message, Update
 
 from bot.cases import parse_case_number
 from bot.errors import DuplicateUpdate
-from bot.i18n import SUPPORTED, _, format_date, language_name, set_locale
+from bot.i18n import N_, SUPPORTED, _, format_date, language_name, set_locale
 from bot.petitioners import Actor
 from handlers import prompts, replies
 from handlers.context import Ctx
@@ -18,19 +18,19 @@ from handlers.intake import actor_of, show_step
 from handlers.keyboards import button, markup, menu_data
 
 STATE_LABELS = {
-    "submitted": prompts.N_("Submitted, waiting for registration"),
-    "transferred": prompts.N_("Transferred"),
-    "accepted": prompts.N_("Accepted"),
-    "not_accepted": prompts.N_("Not accepted"),
-    "redirected": prompts.N_("Redirected to a legal route"),
-    "extended": prompts.N_("Handling period extended"),
-    "answered": prompts.N_("Answered"),
-    "review_requested": prompts.N_("Review requested"),
-    "reviewed": prompts.N_("Reviewed"),
-    "recheck_requested": prompts.N_("Recheck requested"),
-    "rechecked": prompts.N_("Rechecked (final)"),
-    "closed": prompts.N_("Closed"),
-    "withdrawn": prompts.N_("Withdrawn"),
+    "submitted": N_("Submitted, waiting for registration"),
+    "transferred": N_("Transferred"),
+    "accepted": N_("Accepted"),
+    "not_accepted": N_("Not accepted"),
+    "redirected": N_("Redirected to a legal route"),
+    "extended": N_("Handling period extended"),
+    "answered": N_("Answered"),
+    "review_requested": N_("Review requested"),
+    "reviewed": N_("Reviewed"),
+    "recheck_requested": N_("Recheck requested"),
+    "rechecked": N_("Rechecked (final)"),
+    "closed": N_("Closed"),
+    "withdrawn": N_("Withdrawn"),
 }
 
 

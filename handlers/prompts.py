@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from bot.directory import CategoryInfo, Directory, Place
 from telegram import (
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
@@ -66,16 +67,12 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def nav_row(draft: DraftView, *, back: bool = True) -> list[object]:
-    row = []
+def nav_row(draft: DraftView, *, back: bool = True) -> list[InlineKeyboardButton]:
+    row: list[InlineKeyboardButton] = []
     if back:
         row.append(button(_("◀ Back"), draft_data(draft.id, "back")))
     row.append(button(_("✖ Cancel"), draft_data(draft.id, "cancel")))
     return row
-
-
-def _nav(draft: DraftView, back: bool = True) -> list:  # type: ignore[type-arg]
-    return nav_row(draft, back=back)
 
 
 async def screen(draft: DraftView, directory: Directory, limits: Limits) -> Screen:
@@ -112,7 +109,7 @@ async def _type(draft: DraftView, directory: Directory, limits: Limits) -> Scree
     rows = [
         [button(_(label), draft_data(draft.id, "type", key))] for key, label in TYPE_LABELS.items()
     ]
-    rows.append(_nav(draft))
+    rows.append(nav_row(draft))
     return Screen([Reply(_("<b>What kind of petition is it?</b>"), markup(rows))])
 
 
@@ -127,7 +124,7 @@ async def _place(draft: DraftView, directory: Directory, limits: Limits) -> Scre
     keyboard = markup(
         [
             [button(_("🗂 Browse the list"), draft_data(draft.id, "pb", f"{root.code}:0"))],
-            _nav(draft),
+            nav_row(draft),
         ]
     )
     location = ReplyKeyboardMarkup(
@@ -177,7 +174,7 @@ async def browse(draft: DraftView, directory: Directory, code: str, page: int) -
     root = await directory.root_place()
     if parent.code != root.code and parent.parent_code:
         rows.append([button(_("⬆ Up"), draft_data(draft.id, "pb", f"{parent.parent_code}:0"))])
-    rows.append(_nav(draft))
+    rows.append(nav_row(draft))
     text = _("<b>Choose the place</b> in %(parent)s (page %(page)d of %(pages)d):") % {
         "parent": esc(parent.full_name(locale)),
         "page": page + 1,
@@ -198,7 +195,7 @@ def matches(draft: DraftView, places: list[Place]) -> Reply:
         else:
             rows.append([button(label + " ›", draft_data(draft.id, "pb", f"{place.code}:0"))])
     rows.append([button(_("🗂 Browse the list"), draft_data(draft.id, "pb", "root:0"))])
-    rows.append(_nav(draft))
+    rows.append(nav_row(draft))
     return Reply(_("<b>Which place do you mean?</b>"), markup(rows))
 
 
@@ -212,7 +209,7 @@ async def _place_confirm(draft: DraftView, directory: Directory, limits: Limits)
         [
             [button(_("✅ Yes"), draft_data(draft.id, "plc", "yes"))],
             [button(_("No, choose another place"), draft_data(draft.id, "plc", "no"))],
-            _nav(draft),
+            nav_row(draft),
         ]
     )
     return Screen([Reply(text, keyboard)])
@@ -235,7 +232,7 @@ async def categories(draft: DraftView, directory: Directory, parent: str | None)
         }
     else:
         text = _("<b>What is the petition about?</b> Choose a category.")
-    rows.append(_nav(draft))
+    rows.append(nav_row(draft))
     return Reply(text, markup(rows))
 
 
@@ -262,7 +259,7 @@ def route_offer(draft: DraftView, category: CategoryInfo | None) -> Reply:
             [button(_("I will use that route"), draft_data(draft.id, "rt", "go"))],
             [button(_("Submit here anyway"), draft_data(draft.id, "rt", "submit"))],
             [button(_("Choose another category"), draft_data(draft.id, "rt", "other"))],
-            _nav(draft, back=False),
+            nav_row(draft, back=False),
         ]
     )
     return Reply(text, keyboard)
@@ -285,7 +282,7 @@ async def _request(draft: DraftView, directory: Directory, limits: Limits) -> Sc
         "<b>What do you ask for?</b>\n\nIn one short message (up to %(max)d characters), say "
         "what you want the office to do. You will describe the facts in the next step."
     ) % {"max": limits.max_request_chars}
-    return Screen([Reply(text, markup([_nav(draft)]))])
+    return Screen([Reply(text, markup([nav_row(draft)]))])
 
 
 async def _facts(draft: DraftView, directory: Directory, limits: Limits) -> Screen:
@@ -296,7 +293,7 @@ async def _facts(draft: DraftView, directory: Directory, limits: Limits) -> Scre
         "and why you think your request is justified. You may send several messages; they are "
         "joined. Press <b>Done</b> when you have finished."
     )
-    keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "done"))], _nav(draft)])
+    keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "done"))], nav_row(draft)])
     return Screen([Reply(text, keyboard)])
 
 
@@ -306,7 +303,7 @@ def facts_progress(draft: DraftView, limits: Limits) -> Reply:
         "Added. The facts now have %(used)d of at most %(max)d characters. Send more, or press "
         "<b>Done</b>."
     ) % {"used": used, "max": limits.max_facts_chars}
-    keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "done"))], _nav(draft)])
+    keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "done"))], nav_row(draft)])
     return Reply(text, keyboard)
 
 
@@ -330,11 +327,11 @@ def attachments_prompt(draft: DraftView, limits: Limits) -> Reply:
         rows.append([button(_("🗑 Remove all attachments"), draft_data(draft.id, "clear"))])
     else:
         rows.append([button(_("Skip"), draft_data(draft.id, "done"))])
-    rows.append(_nav(draft))
+    rows.append(nav_row(draft))
     return Reply(text, markup(rows))
 
 
-def _saved_row(draft: DraftView, field_name: str) -> list:  # type: ignore[type-arg]
+def _saved_row(draft: DraftView, field_name: str) -> list[InlineKeyboardButton]:
     value = draft.saved(field_name)
     if not value:
         return []
@@ -344,7 +341,7 @@ def _saved_row(draft: DraftView, field_name: str) -> list:  # type: ignore[type-
 
 async def _name(draft: DraftView, directory: Directory, limits: Limits) -> Screen:
     text = _("<b>Your name</b>\n\nYour full name as on your identity document.")
-    return Screen([Reply(text, markup([_saved_row(draft, "name"), _nav(draft)]))])
+    return Screen([Reply(text, markup([_saved_row(draft, "name"), nav_row(draft)]))])
 
 
 async def _phone(draft: DraftView, directory: Directory, limits: Limits) -> Screen:
@@ -360,14 +357,14 @@ async def _phone(draft: DraftView, directory: Directory, limits: Limits) -> Scre
     return Screen(
         [
             Reply(_("You can share your number with the button below."), contact),
-            Reply(text, markup([_saved_row(draft, "phone"), _nav(draft)])),
+            Reply(text, markup([_saved_row(draft, "phone"), nav_row(draft)])),
         ]
     )
 
 
 async def _address(draft: DraftView, directory: Directory, limits: Limits) -> Screen:
     text = _("<b>Your address</b>\n\nWhere written notices about your petition can reach you.")
-    return Screen([Reply(text, markup([_saved_row(draft, "address"), _nav(draft)]))])
+    return Screen([Reply(text, markup([_saved_row(draft, "address"), nav_row(draft)]))])
 
 
 async def _review(draft: DraftView, directory: Directory, limits: Limits) -> Screen:
@@ -410,7 +407,7 @@ async def review(draft: DraftView, directory: Directory, *, editing: bool = Fals
         rows = [
             [button(_("📨 Submit"), draft_data(draft.id, "submit"))],
             [button(_("✏️ Edit a field"), draft_data(draft.id, "editmenu"))],
-            _nav(draft),
+            nav_row(draft),
         ]
     return Reply("\n".join(lines), markup(rows))
 
@@ -424,7 +421,7 @@ async def _duplicate(draft: DraftView, directory: Directory, limits: Limits) -> 
     rows = [
         [button(_("Add to my open case"), draft_data(draft.id, "dup", "follow"))],
         [button(_("Submit as a new case"), draft_data(draft.id, "dup", "new"))],
-        _nav(draft),
+        nav_row(draft),
     ]
     return Screen([Reply(text, markup(rows))])
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,12 +14,15 @@ from storage.models import Case, CaseCounter, CaseEvent
 
 async def next_seq(session: AsyncSession, year: int) -> int:
     """Hand out the next sequence number of `year`, atomically on SQLite and PostgreSQL."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(CaseCounter).values(year=year, last=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[CaseCounter.year], set_={"last": CaseCounter.last + 1}
-    ).returning(CaseCounter.last)
-    return int((await session.execute(stmt)).scalar_one())
+    values = {"year": year, "last": 1}
+    bump = {"last": CaseCounter.last + 1}
+    stmt: PgInsert | SqliteInsert
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = pg_insert(CaseCounter).values(values)
+    else:
+        stmt = sqlite_insert(CaseCounter).values(values)
+    upsert = stmt.on_conflict_do_update(index_elements=[CaseCounter.year], set_=bump)
+    return int((await session.execute(upsert.returning(CaseCounter.last))).scalar_one())
 
 
 async def add(session: AsyncSession, case: Case) -> Case:

@@ -1,7 +1,7 @@
-"""Repositories for the reference data: divisions, categories, offices (+ areas, staff), versions.
+"""Repository for the reference data: divisions, categories, offices (+ areas, staff), versions.
 
 The only place that builds SQL for these tables. Bulk rewrites use `insert()` with a list of
-rows (executemany, batched by SQLAlchemy on SQLite and PostgreSQL alike). Repositories add,
+rows (executemany, batched by SQLAlchemy on SQLite and PostgreSQL alike). These functions add,
 delete and flush; they never commit — the use case in `bot.refdata` or `bot.directory` owns the
 transaction. Offices are upserted, never blindly replaced, because cases point at them.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, inspect, or_, select, text
+from sqlalchemy import delete, exists, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -42,122 +42,90 @@ async def _replace_all(session: AsyncSession, model: type[Base], rows: Iterable[
         await session.execute(insert(model), values)
 
 
-class ReferenceVersionRepo:
-    """Which version of each reference data set is loaded, and the lock around rewriting them."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def lock(self) -> None:
-        """Serialise rewrites between processes (SQLite's BEGIN IMMEDIATE already does)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SYNC_LOCK_KEY}
-            )
-
-    async def get_all(self) -> dict[str, str]:
-        rows = await self.session.execute(select(ReferenceVersion.name, ReferenceVersion.version))
-        return {name: version for name, version in rows.tuples()}
-
-    async def set_all(self, versions: Mapping[str, str], at: datetime) -> None:
-        await self.session.execute(
-            delete(ReferenceVersion).where(ReferenceVersion.name.in_(list(versions)))
-        )
-        await self.session.execute(
-            insert(ReferenceVersion),
-            [{"name": n, "version": v, "loaded_at": at} for n, v in versions.items()],
-        )
+# --- versions ------------------------------------------------------------------------------
 
 
-class DivisionRepo:
-    """The `divisions` table: the root's subtree and its ancestors."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def replace_all(self, divisions: Iterable[Division]) -> None:
-        await _replace_all(self.session, Division, divisions)
-
-    async def list_all(self) -> list[Division]:
-        return list(await self.session.scalars(select(Division).order_by(Division.code)))
+async def lock_reference_data(session: AsyncSession) -> None:
+    """Serialise rewrites between processes (on SQLite, BEGIN IMMEDIATE already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SYNC_LOCK_KEY})
 
 
-class CategoryRepo:
-    """The `categories` table (two levels, `position` orders siblings)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def replace_all(self, categories: Iterable[Category]) -> None:
-        await _replace_all(self.session, Category, categories)
-
-    async def get(self, code: str) -> Category | None:
-        return await self.session.get(Category, code)
-
-    async def list_children(self, parent_code: str | None) -> list[Category]:
-        """The categories under `parent_code`; the first level when it is None."""
-        where = (
-            Category.parent_code.is_(None)
-            if parent_code is None
-            else Category.parent_code == parent_code
-        )
-        query = select(Category).where(where).order_by(Category.position, Category.code)
-        return list(await self.session.scalars(query))
+async def loaded_versions(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(select(ReferenceVersion.name, ReferenceVersion.version))
+    return {name: version for name, version in rows}
 
 
-class OfficeRepo:
-    """Offices, the division codes they cover, and their staff."""
+async def set_loaded_versions(
+    session: AsyncSession, versions: Mapping[str, str], at: datetime
+) -> None:
+    await session.execute(delete(ReferenceVersion).where(ReferenceVersion.name.in_(list(versions))))
+    await session.execute(
+        insert(ReferenceVersion),
+        [{"name": name, "version": version, "loaded_at": at} for name, version in versions.items()],
+    )
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
-    async def upsert(self, offices: Iterable[Office]) -> None:
-        """Insert new offices and update changed ones in place (their ids are stable)."""
-        existing = {o.id: o for o in await self.session.scalars(select(Office))}
-        for office in offices:
-            current = existing.get(office.id)
-            if current is None:
-                self.session.add(office)
-                continue
-            for key, value in _values(office).items():
-                if getattr(current, key) != value:
-                    setattr(current, key, value)
-        await self.session.flush()
+# --- divisions and categories --------------------------------------------------------------
 
-    async def delete_unreferenced(self, keep: Iterable[str]) -> list[str]:
-        """Delete the offices not in `keep` that no case points at; return the ids deleted."""
-        referenced = exists().where(Case.office_id == Office.id)
-        query = select(Office.id).where(Office.id.not_in(list(keep)), ~referenced)
-        doomed = list(await self.session.scalars(query))
-        if doomed:
-            await self.session.execute(delete(Office).where(Office.id.in_(doomed)))
-        return doomed
 
-    async def replace_areas(self, areas: Iterable[OfficeArea]) -> None:
-        await _replace_all(self.session, OfficeArea, areas)
+async def replace_divisions(session: AsyncSession, divisions: Iterable[Division]) -> None:
+    await _replace_all(session, Division, divisions)
 
-    async def replace_staff(self, staff: Iterable[Staff]) -> None:
-        await _replace_all(self.session, Staff, staff)
 
-    async def list_covering(self, areas: Mapping[str, str]) -> list[Office]:
-        """The offices of each level whose areas include that level's code.
+async def list_divisions(session: AsyncSession) -> list[Division]:
+    return list(await session.scalars(select(Division).order_by(Division.code)))
 
-        `areas` maps an office level (`county`, `prefectural`, `provincial`) to the division
-        code an office of that level must list to cover the place.
-        """
-        if not areas:
-            return []
-        match = or_(
-            *(
-                and_(Office.level == level, OfficeArea.division_code == code)
-                for level, code in areas.items()
-            )
-        )
-        query = (
-            select(Office)
-            .join(OfficeArea, OfficeArea.office_id == Office.id)
-            .where(match)
-            .distinct()
-            .order_by(Office.id)
-        )
-        return list(await self.session.scalars(query))
+
+async def replace_categories(session: AsyncSession, categories: Iterable[Category]) -> None:
+    await _replace_all(session, Category, categories)
+
+
+async def list_categories(session: AsyncSession) -> list[Category]:
+    """Every category, siblings in display order."""
+    query = select(Category).order_by(Category.parent_code, Category.position, Category.code)
+    return list(await session.scalars(query))
+
+
+# --- offices -------------------------------------------------------------------------------
+
+
+async def upsert_offices(session: AsyncSession, offices: Iterable[Office]) -> None:
+    """Insert new offices and update changed ones in place (an office's id is stable)."""
+    existing = {o.id: o for o in await session.scalars(select(Office))}
+    for office in offices:
+        current = existing.get(office.id)
+        if current is None:
+            session.add(office)
+            continue
+        for key, value in _values(office).items():
+            if getattr(current, key) != value:
+                setattr(current, key, value)
+    await session.flush()
+
+
+async def delete_unreferenced_offices(session: AsyncSession, keep: Iterable[str]) -> list[str]:
+    """Delete the offices not in `keep` that no case points at; return the ids deleted."""
+    referenced = exists().where(Case.office_id == Office.id)
+    query = select(Office.id).where(Office.id.not_in(list(keep)), ~referenced).order_by(Office.id)
+    doomed = list(await session.scalars(query))
+    if doomed:
+        await session.execute(delete(Office).where(Office.id.in_(doomed)))
+    return doomed
+
+
+async def list_offices(session: AsyncSession) -> list[Office]:
+    return list(await session.scalars(select(Office).order_by(Office.id)))
+
+
+async def replace_office_areas(session: AsyncSession, areas: Iterable[OfficeArea]) -> None:
+    await _replace_all(session, OfficeArea, areas)
+
+
+async def list_office_areas(session: AsyncSession) -> list[OfficeArea]:
+    query = select(OfficeArea).order_by(OfficeArea.office_id, OfficeArea.division_code)
+    return list(await session.scalars(query))
+
+
+async def replace_staff(session: AsyncSession, staff: Iterable[Staff]) -> None:
+    await _replace_all(session, Staff, staff)

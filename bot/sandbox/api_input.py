@@ -2,8 +2,9 @@
 
 Bots (PTB included) send parameters as `application/x-www-form-urlencoded` or multipart form
 fields in which strings stay raw and every other value is JSON-encoded, or as a JSON body.
-`Params` reads either form with typed accessors, and `check_reply_markup` validates keyboards
-with Telegram's own error descriptions. `ApiError` is the one way a method refuses a call. This
+`Params` reads either form with typed accessors; `text_param`/`caption_param` parse formatted
+text and enforce Telegram's length limits, and `markup_param` validates keyboards, all with
+Telegram's own error descriptions. `ApiError` is the one way a method refuses a call. This
 module knows nothing about chats or the bot under test.
 """
 
@@ -16,7 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.telegram_html import HtmlParseError, ParsedText, parse_html, utf16_len
+
 JsonDict = dict[str, Any]
+
+MAX_TEXT = 4096  # UTF-16 code units after entity parsing
+MAX_CAPTION = 1024
 
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_BUTTONS = 100
@@ -28,6 +34,13 @@ _INLINE_ACTIONS = (
 _REPLY_REQUESTS = (
     "request_users", "request_chat", "request_contact", "request_location", "request_poll",
     "web_app",
+)  # fmt: skip
+_STRUCTURED = frozenset(
+    {
+        "reply_markup", "entities", "caption_entities", "link_preview_options",
+        "reply_parameters", "media", "allowed_updates", "commands", "scope", "menu_button",
+        "message_ids",
+    }
 )  # fmt: skip
 _MARKUP_JSON_ERROR = "Bad Request: can't parse reply keyboard markup JSON object"
 
@@ -81,7 +94,11 @@ class Params:
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            for key, value in (await request.post()).items():
+            try:
+                form = await request.post()
+            except web.HTTPRequestEntityTooLarge as err:
+                raise ApiError("Request Entity Too Large", 413) from err
+            for key, value in form.items():
                 if isinstance(value, web.FileField):
                     values[key] = Upload(value.filename, value.content_type, value.file.read())
                 else:
@@ -157,7 +174,7 @@ class Params:
         for key, value in self.values.items():
             if isinstance(value, Upload):
                 out[key] = {"upload": value.filename, "size": len(value.data)}
-            elif isinstance(value, str) and value[:1] in "[{":
+            elif isinstance(value, str) and key in _STRUCTURED:
                 try:
                     out[key] = json.loads(value)
                 except json.JSONDecodeError:
@@ -165,6 +182,45 @@ class Params:
             else:
                 out[key] = value
         return out
+
+
+def formatted_param(params: Params, name: str) -> tuple[str, ParsedText, str | None]:
+    """(text as sent, parsed and trimmed text, parse mode) of a `text` or `caption` field."""
+    source = params.string(name) or ""
+    mode = params.string("parse_mode") or None
+    if mode is None:
+        entities = params.json("entities" if name == "text" else "caption_entities")
+        return source, ParsedText(source, list(entities or [])).stripped(), None
+    if mode.lower() != "html":
+        raise bad_request("unsupported parse_mode")
+    try:
+        return source, parse_html(source).stripped(), mode
+    except HtmlParseError as err:
+        raise bad_request(f"can't parse entities: {err}") from err
+
+
+def text_param(params: Params) -> tuple[str, ParsedText, str | None]:
+    source, parsed, mode = formatted_param(params, "text")
+    if not parsed.text:
+        raise bad_request("message text is empty")
+    if utf16_len(parsed.text) > MAX_TEXT:
+        raise bad_request("message is too long")
+    return source, parsed, mode
+
+
+def caption_param(params: Params) -> tuple[str, ParsedText, str | None]:
+    source, parsed, mode = formatted_param(params, "caption")
+    if utf16_len(parsed.text) > MAX_CAPTION:
+        raise bad_request("message caption is too long")
+    return source, parsed, mode
+
+
+def markup_param(params: Params) -> tuple[JsonDict | None, JsonDict | None]:
+    """(inline keyboard kept on the message, reply keyboard / removal for the chat)."""
+    if not params.has("reply_markup"):
+        return None, None
+    markup = check_reply_markup(params.json("reply_markup", _MARKUP_JSON_ERROR))
+    return (markup, None) if "inline_keyboard" in markup else (None, markup)
 
 
 def check_reply_markup(markup: Any) -> JsonDict:

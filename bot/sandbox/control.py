@@ -5,13 +5,12 @@ button labelled X" into the exact updates Telegram would send the bot (messages 
 sizes, documents, stickers, contacts, locations, forward origins, bot_command entities,
 edited messages, callback queries), injects raw updates (including redeliveries), and reads
 back chats, messages, the event stream, the call log, errors and the idle state. It never
-answers the bot itself: that is the Bot API side's job.
+answers the bot itself: that is the Bot API side's job. What a user's message contains is
+built by `user_input`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 import json
 import time
@@ -20,8 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.sandbox.telegram_html import utf16_len
-from bot.sandbox.world import MEDIA_KINDS, CallbackQuery, Chat, JsonDict, Message, User
+from bot.sandbox.user_input import (
+    InputError,
+    as_int,
+    forward_origin,
+    hide_one_time_keyboard,
+    message_content,
+)
+from bot.sandbox.world import CallbackQuery, Chat, JsonDict, User
 
 if TYPE_CHECKING:
     from bot.sandbox.botapi import FakeBotApi
@@ -57,9 +62,9 @@ def _ok(data: Any) -> web.Response:
 
 def _int(value: Any, name: str) -> int:
     try:
-        return int(value)
-    except (TypeError, ValueError) as err:
-        raise _fail(f"{name} must be an integer") from err
+        return as_int(value, name)
+    except InputError as err:
+        raise _fail(str(err)) from err
 
 
 def _user(api: FakeBotApi, body: JsonDict) -> User:
@@ -106,95 +111,15 @@ async def users_list(request: web.Request) -> web.Response:
     return _ok({"users": [_user_view(u) for u in users if not u.is_bot]})
 
 
-def _file_fields(api: FakeBotApi, kind: str, spec: Any) -> JsonDict:
-    if not isinstance(spec, dict):
-        raise _fail(f"{kind} must be an object")
-    data: bytes | None = None
-    if "data_b64" in spec:
-        try:
-            data = base64.b64decode(spec["data_b64"], validate=True)
-        except (binascii.Error, ValueError) as err:
-            raise _fail("data_b64 is not valid base64") from err
-        size = len(data)
-    else:
-        size = _int(spec.get("size", 0), "size")
-    mime = spec.get("mime_type") or {"photo": "image/jpeg", "voice": "audio/ogg"}.get(kind)
-    stored = api.world.add_file(
-        kind,
-        size=size,
-        data=data,
-        mime_type=mime,
-        file_name=spec.get("file_name") if kind != "photo" else None,
-    )
-    return {"media": api.world.media_json(stored), "file_id": stored.file_id}
-
-
-def _content(api: FakeBotApi, body: JsonDict) -> tuple[str, JsonDict]:
-    """The message kind and fields for what the user sends."""
-    if isinstance(body.get("text"), str):
-        text = body["text"]
-        if not text.strip():
-            raise _fail("text must not be empty")
-        entities = []
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
-        return "text", {"text": text, "entities": entities}
-    if "sticker" in body:
-        emoji = body["sticker"] if isinstance(body["sticker"], str) else "👍"
-        stored = api.world.add_file("sticker", size=23_000, mime_type="image/webp")
-        return "sticker", {
-            "media": api.world.media_json(stored, emoji=emoji),
-            "file_id": stored.file_id,
-        }
-    if isinstance(body.get("contact"), dict):
-        contact = {k: v for k, v in body["contact"].items() if v not in (None, "")}
-        if not contact.get("phone_number") or not contact.get("first_name"):
-            raise _fail("contact needs phone_number and first_name")
-        return "contact", {"media": {"contact": contact}}
-    if isinstance(body.get("location"), dict):
-        loc = body["location"]
-        location = {"latitude": float(loc["latitude"]), "longitude": float(loc["longitude"])}
-        return "location", {"media": {"location": location}}
-    for kind in MEDIA_KINDS:
-        if kind in body and kind != "sticker":
-            fields = _file_fields(api, kind, body[kind])
-            if body.get("caption"):
-                fields["caption"] = str(body["caption"])
-            return kind, fields
-    raise _fail("nothing to send: give text, sticker, contact, location or a file")
-
-
-def _forward_origin(api: FakeBotApi, spec: Any) -> JsonDict | None:
-    if spec is None:
-        return None
-    date = int(time.time()) - 3600
-    if isinstance(spec, dict) and "user_id" in spec:
-        origin = api.world.users.get(_int(spec["user_id"], "forward_from.user_id"))
-        if origin is None:
-            raise _fail("forward_from.user_id is not a known user")
-        return {"type": "user", "date": date, "sender_user": origin.to_json()}
-    if isinstance(spec, dict) and "chat_title" in spec:
-        chat = {"id": -1009000000001, "type": "channel", "title": str(spec["chat_title"])}
-        return {"type": "channel", "date": date, "chat": chat, "message_id": 42}
-    name = spec.get("sender_name") if isinstance(spec, dict) else spec
-    return {"type": "hidden_user", "date": date, "sender_user_name": str(name)}
-
-
-def _hide_one_time_keyboard(api: FakeBotApi, chat: Chat, message: Message) -> None:
-    keyboard = chat.reply_keyboard
-    if keyboard and keyboard.get("one_time_keyboard"):
-        labels = {button["text"] for row in keyboard["keyboard"] for button in row}
-        if message.kind in ("contact", "location") or message.text in labels:
-            chat.reply_keyboard = None
-            api.world.emit("chat", chat.id, chat=api.world.chat_view(chat))
-
-
 async def send(request: web.Request) -> web.Response:
     api, body = _api(request), await _body(request)
     user = _user(api, body)
     chat = _chat(api, body, user)
-    kind, fields = _content(api, body)
+    try:
+        kind, fields = message_content(api.world, body)
+        origin = forward_origin(api.world, body.get("forward_from"))
+    except InputError as err:
+        raise _fail(str(err)) from err
     reply_to = body.get("reply_to_message_id")
     if reply_to is not None and api.world.live_message(chat, _int(reply_to, "reply")) is None:
         raise _fail("reply_to_message_id: no such message in this chat")
@@ -203,10 +128,10 @@ async def send(request: web.Request) -> web.Response:
         user.id,
         kind,
         reply_to=reply_to,
-        forward_origin=_forward_origin(api, body.get("forward_from")),
+        forward_origin=origin,
         **fields,
     )
-    _hide_one_time_keyboard(api, chat, message)
+    hide_one_time_keyboard(api.world, chat, message)
     update_id = api.inject({"message": api.world.message_json(message)})
     return _ok({"update_id": update_id, "message": api.world.message_view(message)})
 
@@ -283,7 +208,10 @@ async def messages(request: web.Request) -> web.Response:
 async def events(request: web.Request) -> web.Response:
     world = _api(request).world
     since = _int(request.query.get("since", 0), "since")
-    timeout = min(float(request.query.get("timeout", 0)), 60.0)
+    try:
+        timeout = min(max(float(request.query.get("timeout", 0)), 0.0), 60.0)
+    except ValueError as err:
+        raise _fail("timeout must be a number of seconds") from err
     found = await world.wait_events(since, timeout)
     return _ok({"events": found, "seq": world.seq})
 
@@ -323,8 +251,8 @@ async def settings(request: web.Request) -> web.Response:
     if "delay" in body:
         api.delay = max(float(body["delay"]), 0.0)
     if "query_ttl" in body:
-        api.messaging.query_ttl = float(body["query_ttl"])
-    return _ok({"delay": api.delay, "query_ttl": api.messaging.query_ttl})
+        api.editing.query_ttl = float(body["query_ttl"])
+    return _ok({"delay": api.delay, "query_ttl": api.editing.query_ttl})
 
 
 async def stream_file(

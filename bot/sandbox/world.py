@@ -216,8 +216,8 @@ class World:
 
     def touch(self, message: Message, event: str) -> None:
         """Record a change to a message and tell the page about it."""
-        message.seq = self.emit(event, message.chat_id, message=self.message_view(message))
-        self.events[-1]["message"]["seq"] = message.seq
+        message.seq = self.seq + 1  # the sequence number emit() is about to give this event
+        self.emit(event, message.chat_id, message=self.message_view(message))
 
     def message_json(self, message: Message, *, nested: bool = True) -> JsonDict:
         """The message as Telegram's `Message` object."""
