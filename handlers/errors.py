@@ -25,7 +25,8 @@ async def on_error(update: object, ctx: Ctx) -> None:
         await ctx.bot.send_message(
             update.effective_chat.id,
             _(
-                "Sorry, something went wrong on our side. Your answers so far are saved; please try again."
+                "Sorry, something went wrong on our side. Your answers so far are saved; "
+                "please try again."
             ),
         )
     except (Forbidden, TelegramError) as exc:

@@ -14,14 +14,14 @@ flowchart LR
 |---|---|---|---|---|
 | consent | notice, PIPL consent, prohibited conduct, legal routes | Agree / Cancel | — | type |
 | type | 建议意见 / 检举控告 / 申诉求决 | buttons | one of three | place |
-| place | where the problem is | text (fuzzy), browse buttons, location | county level, inside the root | category |
+| place | where the problem is | text (fuzzy), browse, location | county, in root | category |
 | place_confirm | "the location is in X — right?" | Yes / No | — | category / place |
 | category | two-level tree | buttons | a leaf | route if flagged, else request |
-| route | the legal route and its time limit | use route / submit anyway / other | — | ends / request / category |
+| route | legal route, time limit | use it / submit anyway / other | — | end / request / category |
 | request | what is asked | text | 4…max chars | facts |
 | facts | facts and reasons | text (several, joined) + Done | ≥10 chars, ≤max total | attachments |
 | attachments | files | photo, document, video, voice + Done/Skip | ≤10 files, ≤20 MB each | name |
-| name / phone / address | contact details | text, own contact, saved value | name has a letter; phone valid; address 4…300 | next |
+| name, phone, address | contact details | text, own contact, saved value | valid each | next |
 | review | the whole petition | Submit / Edit / Cancel | all fields present | receipt or duplicate |
 | duplicate | an open case about the same matter | follow-up / new case | — | receipt |
 
@@ -36,9 +36,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.directory import locate
 from telegram import Message, Update
 
+from bot.directory import locate
 from bot.errors import DomainError, DuplicateUpdate, StaleAction
 from bot.i18n import _, current_locale
 from bot.intake import AttachmentIn, DraftView, FollowUp, PossibleDuplicate, Receipt, Step
@@ -361,7 +361,8 @@ async def _route_message(
             actor.chat_id,
             prompts.Reply(
                 _(
-                    "Forwarded messages are not taken at this step. Please type your answer yourself."
+                    "Forwarded messages are not taken at this step. "
+                    "Please type your answer yourself."
                 )
             ),
         )

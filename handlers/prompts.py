@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from bot.directory import CategoryInfo, Directory, Place
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -18,6 +17,7 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 
+from bot.directory import CategoryInfo, Directory, Place
 from bot.i18n import N_, _, current_locale, format_date
 from bot.intake import DraftView, Limits, Receipt, Step
 from handlers.keyboards import button, draft_data, in_rows, markup
@@ -380,10 +380,11 @@ async def review(draft: DraftView, directory: Directory, *, editing: bool = Fals
     if category and category.route and draft.route_acknowledged:
         category_name += " " + _("(submitted despite its legal route)")
     facts = shorten(draft.facts_text or "", REVIEW_FACTS_CHARS)
+    type_label = _(TYPE_LABELS[draft.petition_type]) if draft.petition_type in TYPE_LABELS else ""
     lines = [
         _("<b>Please check your petition</b>"),
         "",
-        f"<b>{_(FIELD_LABELS['type'])}:</b> {esc(_(TYPE_LABELS.get(draft.petition_type or '', '')) if draft.petition_type else '')}",
+        f"<b>{_(FIELD_LABELS['type'])}:</b> {esc(type_label)}",
         f"<b>{_(FIELD_LABELS['place'])}:</b> {esc(place.full_name(locale) if place else '')}",
         f"<b>{_(FIELD_LABELS['category'])}:</b> {esc(category_name)}",
         f"<b>{_(FIELD_LABELS['request'])}:</b> {esc(draft.request_text)}",

@@ -74,14 +74,15 @@ def explain(error: DomainError) -> str:
         ),
         "too_long": lambda: (
             _(
-                "That is too long: %(length)d characters, at most %(maximum)d are allowed. Please shorten it."
+                "That is too long: %(length)d characters, at most %(maximum)d are allowed. "
+                "Please shorten it."
             )
             % p
         ),
         "facts_too_long": lambda: (
             _(
-                "That would make the facts longer than %(maximum)d characters; %(left)d characters are "
-                "left. Please send a shorter message, or press Done."
+                "That would make the facts longer than %(maximum)d characters; %(left)d "
+                "characters are left. Please send a shorter message, or press Done."
             )
             % p
         ),
@@ -111,8 +112,8 @@ def explain(error: DomainError) -> str:
         ),
         "attachment_too_large": lambda: (
             _(
-                "That file is larger than %(maximum_mb)d MB, the most a bot can receive. Please send "
-                "a smaller file, or leave it out."
+                "That file is larger than %(maximum_mb)d MB, the most a bot can receive. "
+                "Please send a smaller file, or leave it out."
             )
             % p
         ),
