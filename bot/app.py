@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions
@@ -65,7 +64,10 @@ async def build_services(settings: Settings, *, upgrade_any: bool = False) -> Se
     db = await open_database(settings, upgrade_any=upgrade_any)
     await sync_reference_data(db, deployment, categories)
     directory = Directory(db, deployment.root)
-    geo_cache = Path("var") / "geocache"
+    # Loaded before any use case runs: afterwards the directory answers from memory, so it never
+    # opens a second SQLite transaction inside a use case's write transaction.
+    await directory.load()
+    geo_cache = settings.data_dir / "geocache"
     limits = Limits(
         max_request_chars=settings.max_request_chars,
         max_facts_chars=settings.max_facts_chars,

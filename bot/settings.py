@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     bot_api_url: str = DEFAULT_API_URL
     database_url: str = "sqlite+aiosqlite:///var/petition-bot.db"
     config: Path = Path("examples/deployment.toml")
+    # Where the process keeps files of its own (the geocoder's cache).
+    data_dir: Path = Path("var")
     log_level: str = "INFO"
 
     # Limits (documented in docs/configuration.md).

