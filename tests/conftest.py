@@ -264,9 +264,7 @@ def geo_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture
-async def bot(
-    sqlite_template: str, tmp_path: Path, geo_cache: Path
-) -> AsyncIterator[Any]:
+async def bot(sqlite_template: str, tmp_path: Path, geo_cache: Path) -> AsyncIterator[Any]:
     """The real bot on a fresh SQLite file, polling the stand-in; `bot.sandbox` drives it."""
     from tests.botrun import BotRun, copy_template
 
