@@ -271,3 +271,19 @@ async def bot(sqlite_template: str, tmp_path: Path, geo_cache: Path) -> AsyncIte
     run = BotRun(copy_template(sqlite_template, tmp_path), geo_cache.parent)
     async with run:
         yield run
+
+
+@pytest.fixture(scope="session")
+def browser(request: pytest.FixtureRequest) -> Any:
+    """Chromium for Playwright (`tests.browser.Chromium`): found, or installed with apt-get once
+    per machine. Its `launch()` starts the browser in the test's own event loop — the loop is per
+    test, and Playwright objects cannot move between loops. Fails (never skips) without Chromium.
+    """
+    from contextlib import nullcontext
+
+    from tests.browser import Chromium, ensure_chromium
+
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    # Uncaptured, so that "installing chromium…" shows while apt-get runs.
+    with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+        return Chromium(ensure_chromium())
