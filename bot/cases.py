@@ -36,7 +36,7 @@ class State(StrEnum):
 
 TERMINAL = (State.NOT_ACCEPTED, State.REDIRECTED, State.RECHECKED, State.CLOSED, State.WITHDRAWN)
 
-NUMBER_RE = re.compile(r"^XF(\d{4})-(\d{6})$")
+NUMBER_RE = re.compile(r"^XF(\d{4})-(\d{6})$", re.ASCII)  # ASCII digits only: canonical
 _QUERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 

@@ -22,7 +22,7 @@ from bot import validation
 from bot.cases import TERMINAL, case_number, new_query_code
 from bot.deadlines import registration_due
 from bot.directory import CategoryInfo, Directory, OfficeInfo
-from bot.errors import DomainError, StaleAction
+from bot.errors import DomainError, DuplicateUpdate, StaleAction
 from bot.petitioners import Actor, begin_turn, locale_of
 from storage import cases, drafts, petitioners
 from storage.db import Database
@@ -342,11 +342,11 @@ class Intake:
             draft, row = await self._turn(session, actor, draft_id, Step.FACTS)
             joined = f"{draft.facts_text}\n\n{part}" if draft.facts_text else part
             if len(joined) > self.limits.max_facts_chars:
-                used = len(draft.facts_text or "")
+                used = len(draft.facts_text) + 2 if draft.facts_text else 0  # 2: the "\n\n"
                 raise DomainError(
                     "facts_too_long",
                     maximum=self.limits.max_facts_chars,
-                    left=max(0, self.limits.max_facts_chars - used - 2),
+                    left=max(0, self.limits.max_facts_chars - used),
                 )
             draft.facts_text = joined
             draft.updated_at = self._now()
@@ -447,9 +447,19 @@ class Intake:
     async def submit(
         self, actor: Actor, draft_id: int, *, as_new: bool = False
     ) -> Receipt | PossibleDuplicate:
-        """Make the case (once). An open case about the same matter is offered first."""
+        """Make the case (once). An open case about the same matter is offered first.
+
+        Once the draft is a case, every Submit answers with its receipt (`again=True`): also
+        one whose update lost the race to a later update of the same person (DuplicateUpdate).
+        """
         async with self._db.sessions.begin() as session:
-            row = await begin_turn(session, actor, self._now())
+            try:
+                row = await begin_turn(session, actor, self._now())
+            except DuplicateUpdate:
+                made = await cases.by_draft(session, draft_id)
+                if made is None or made.petitioner_id != actor.user_id:
+                    raise
+                return await self._receipt(made, again=True)
             existing = await cases.by_draft(session, draft_id)
             if existing is not None and existing.petitioner_id == actor.user_id:
                 return await self._receipt(existing, again=True)
@@ -567,7 +577,10 @@ class Intake:
             if case.place_code != draft.place_code or case.category_code != draft.category_code:
                 continue
             theirs = f"{case.request_text} {case.facts_text}"[:600]
-            if fuzz.token_set_ratio(mine, theirs) >= DUPLICATE_SIMILARITY:
+            # Chinese has no spaces between words: token_set_ratio sees the request and the
+            # facts as two 'words' and may sort them apart, so plain ratio counts too.
+            similarity = max(fuzz.token_set_ratio(mine, theirs), fuzz.ratio(mine, theirs))
+            if similarity >= DUPLICATE_SIMILARITY:
                 return case
         return None
 

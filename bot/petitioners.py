@@ -32,18 +32,18 @@ class Actor:
 async def begin_turn(session: AsyncSession, actor: Actor, now: datetime) -> Petitioner:
     """Lock (or create) the actor's row and claim this update; raise DuplicateUpdate if seen."""
     row = await petitioners.get(session, actor.user_id, for_update=True)
-    if row is None:
-        row = await petitioners.add(
+    if row is None:  # a new person; a concurrent first update may be inserting them too
+        await petitioners.add_if_missing(
             session,
-            Petitioner(
-                user_id=actor.user_id,
-                chat_id=actor.chat_id,
-                telegram_language=actor.language_code,
-                last_update_id=0,
-                created_at=now,
-                updated_at=now,
-            ),
+            user_id=actor.user_id,
+            chat_id=actor.chat_id,
+            telegram_language=actor.language_code,
+            last_update_id=0,
+            created_at=now,
+            updated_at=now,
         )
+        row = await petitioners.get(session, actor.user_id, for_update=True)
+        assert row is not None
     if actor.update_id <= row.last_update_id:
         raise DuplicateUpdate
     row.last_update_id = actor.update_id

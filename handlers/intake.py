@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from telegram import Message, Update
 
+from bot import validation
 from bot.directory import locate
 from bot.errors import DomainError, DuplicateUpdate, StaleAction
 from bot.i18n import _, current_locale
@@ -97,7 +98,11 @@ async def _browse_place(
 
 
 async def _search_place(ctx: Ctx, actor: Actor, draft: DraftView, text: str) -> None:
-    places = await ctx.services.directory.search(text)
+    # Cleaned like every answer: a control or bidi-override character must not reach the echo.
+    query = validation.one_line(text)
+    if not query:
+        raise DomainError("empty")
+    places = await ctx.services.directory.search(query)
     if not places:
         root = await ctx.services.directory.root_place()
         await replies.send(
@@ -109,7 +114,7 @@ async def _search_place(ctx: Ctx, actor: Actor, draft: DraftView, text: str) -> 
                     "this service covers. Check the name, or browse the list."
                 )
                 % {
-                    "text": prompts.esc(prompts.shorten(text, 40)),
+                    "text": prompts.esc(prompts.shorten(query, 40)),
                     "area": prompts.esc(root.name(current_locale())),
                 },
                 markup(
@@ -239,7 +244,7 @@ async def _edit(
 async def _submit(
     ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
 ) -> DraftView | None:
-    result = await ctx.services.intake.submit(actor, draft.id)
+    result = await ctx.services.intake.submit(actor, press.draft_id)
     return await _after_submit(ctx, actor, result, msg)
 
 
@@ -292,7 +297,7 @@ FLOW: dict[Step, StepSpec] = {
     Step.CATEGORY: StepSpec("buttons", presses={"cg": _category, "cgu": _categories_up}),
     Step.ROUTE: StepSpec("buttons", presses={"rt": _route}),
     Step.REQUEST: StepSpec("text", text=_request),
-    Step.FACTS: StepSpec("text", text=_facts, presses={"done": _facts_done}),
+    Step.FACTS: StepSpec("text", text=_facts, presses={"fdone": _facts_done}),
     Step.ATTACHMENTS: StepSpec(
         "files",
         presses={"done": _attachments_done, "clear": _attachments_clear},
@@ -344,7 +349,7 @@ async def dispatch_message(update: Update, ctx: Ctx) -> None:
     try:
         view = await _route_message(ctx, actor, draft, spec, message)
     except DomainError as error:
-        await replies.send(ctx, actor.chat_id, prompts.Reply(replies.explain(error)))
+        await replies.send(ctx, actor.chat_id, prompts.Reply(await _explain(ctx, error)))
         return
     except (StaleAction, DuplicateUpdate):
         view = await ctx.services.intake.current(actor.user_id)
@@ -356,16 +361,14 @@ async def _route_message(
     ctx: Ctx, actor: Actor, draft: DraftView, spec: StepSpec, message: Message
 ) -> DraftView | None:
     if message.forward_origin is not None and not spec.accepts_media:
-        await replies.send(
-            ctx,
-            actor.chat_id,
-            prompts.Reply(
-                _(
-                    "Forwarded messages are not taken at this step. "
-                    "Please type your answer yourself."
-                )
-            ),
+        refusal = (
+            replies.expected(spec.expects, message)
+            if spec.expects == "buttons"
+            else _(
+                "Forwarded messages are not taken at this step. Please type your answer yourself."
+            )
         )
+        await replies.send(ctx, actor.chat_id, prompts.Reply(refusal))
         return None
     if message.location is not None and spec.accepts_location:
         return await _location(
@@ -397,24 +400,41 @@ async def dispatch_press(update: Update, ctx: Ctx) -> None:
     press = parse_draft_data(query.data)
     draft = await ctx.services.intake.current(actor.user_id)
     try:
+        if (
+            press is not None
+            and press.action == "submit"
+            and (draft is None or press.draft_id != draft.id)
+        ):
+            await _submit_again(ctx, actor, press)
+            return
         view = await _route_press(ctx, actor, draft, press, msg)
     except DomainError as error:
-        await query.answer()
-        await replies.send(ctx, actor.chat_id, prompts.Reply(replies.explain(error)))
+        await replies.answer(query)
+        await replies.send(ctx, actor.chat_id, prompts.Reply(await _explain(ctx, error)))
         return
     except DuplicateUpdate:
-        await query.answer()
-        return
+        return  # answered when it was first delivered; Telegram refuses a second answer
     except StaleAction:
-        await query.answer(_("This button is no longer active."))
+        await replies.answer(query, _("This button is no longer active."))
         await replies.clear_buttons(ctx, msg)
         current = await ctx.services.intake.current(actor.user_id)
         if current is not None:
             await show_step(ctx, actor.chat_id, current)
         return
-    await query.answer()
+    await replies.answer(query)
     if view is not None:
         await replies.clear_buttons(ctx, msg)
+        await show_step(ctx, actor.chat_id, view)
+
+
+async def _submit_again(ctx: Ctx, actor: Actor, press: Press) -> None:
+    """Submit on a draft that is no longer open (pressed twice, or the update redelivered): the
+    use case finds the case made from it, and its receipt is shown again. The first Submit took
+    the buttons off, and answered the press: this one is left unanswered, as it may be that same
+    press redelivered, and Telegram refuses to answer a callback query twice."""
+    result = await ctx.services.intake.submit(actor, press.draft_id)
+    view = await _after_submit(ctx, actor, result, None)
+    if view is not None:
         await show_step(ctx, actor.chat_id, view)
 
 
@@ -436,11 +456,20 @@ async def _route_press(
         )
         return None
     if press.action == "back":
-        return await intake.back(actor, draft.id, draft.step)
+        # The step the button was shown at: a Back left on an earlier step's message is stale.
+        if press.arg not in set(Step):
+            raise StaleAction
+        return await intake.back(actor, draft.id, Step(press.arg))
     operation = FLOW[draft.step].presses.get(press.action)
     if operation is None:
         raise StaleAction
     return await operation(ctx, actor, draft, press, msg)
+
+
+async def _explain(ctx: Ctx, error: DomainError) -> str:
+    """The sentence for a refused answer; a refused place also names the area covered."""
+    root = await ctx.services.directory.root_place()
+    return replies.explain(error, area=prompts.esc(root.name(current_locale())))
 
 
 def attachment_of(message: Message) -> AttachmentIn | None:

@@ -70,7 +70,7 @@ def shorten(text: str, limit: int) -> str:
 def nav_row(draft: DraftView, *, back: bool = True) -> list[InlineKeyboardButton]:
     row: list[InlineKeyboardButton] = []
     if back:
-        row.append(button(_("◀ Back"), draft_data(draft.id, "back")))
+        row.append(button(_("◀ Back"), draft_data(draft.id, "back", draft.step)))
     row.append(button(_("✖ Cancel"), draft_data(draft.id, "cancel")))
     return row
 
@@ -293,7 +293,7 @@ async def _facts(draft: DraftView, directory: Directory, limits: Limits) -> Scre
         "and why you think your request is justified. You may send several messages; they are "
         "joined. Press <b>Done</b> when you have finished."
     )
-    keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "done"))], nav_row(draft)])
+    keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "fdone"))], nav_row(draft)])
     return Screen([Reply(text, keyboard)])
 
 
@@ -303,7 +303,7 @@ def facts_progress(draft: DraftView, limits: Limits) -> Reply:
         "Added. The facts now have %(used)d of at most %(max)d characters. Send more, or press "
         "<b>Done</b>."
     ) % {"used": used, "max": limits.max_facts_chars}
-    keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "done"))], nav_row(draft)])
+    keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "fdone"))], nav_row(draft)])
     return Reply(text, keyboard)
 
 

@@ -1,7 +1,8 @@
 """Every handler, registered in one place, in priority order.
 
 Group -1 resolves the sender's locale for the whole update. Group 0 then tries, in order:
-commands, button presses by their data prefix, edited messages, bare case numbers, and finally
+edited messages (before the commands, which PTB would otherwise run again for an edited
+command), commands, button presses by their data prefix, bare case numbers, and finally
 any other private message, which goes to the open draft's step. Group chats only get a pointer
 to the private chat when someone sends them a command.
 """
@@ -40,6 +41,8 @@ CASE_NUMBER = _CaseNumber(name="CaseNumber")
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(TypeHandler(Update, menu.set_user_locale), group=-1)
 
+    # Edited messages are never treated as new answers, nor as commands run again.
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, menu.edited))
     app.add_handler(CommandHandler("start", menu.welcome, filters=PRIVATE))
     app.add_handler(CommandHandler("new", menu.start, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", menu.cancel, filters=PRIVATE))
@@ -53,8 +56,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(intake.dispatch_press, pattern=r"^v1:\d+:"))
     app.add_handler(CallbackQueryHandler(menu.stale_button))  # anything else: forged or ancient
 
-    # Edited messages are never treated as new answers.
-    app.add_handler(MessageHandler(filters.UpdateType.EDITED, menu.edited))
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, menu.unknown_command))
     app.add_handler(MessageHandler(PRIVATE & filters.TEXT & CASE_NUMBER, menu.case_number_message))
     app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE, intake.dispatch_message))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
 from bot.errors import DomainError
@@ -48,6 +48,16 @@ async def clear_buttons(ctx: Ctx, msg: Message | None) -> None:
         log.info("could not clear buttons of %s: %s", msg.message_id, exc.message)
 
 
+async def answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press (a toast, or only the end of the spinner). Best effort: Telegram
+    refuses the answer when the query is too old (the bot was down or slow) or was answered
+    before (a redelivered update), and the press has been handled all the same."""
+    try:
+        await query.answer(text)
+    except BadRequest as exc:
+        log.info("could not answer callback query %s: %s", query.id, exc.message)
+
+
 def menu_markup() -> InlineKeyboardMarkup:
     return markup(
         [
@@ -64,9 +74,10 @@ def menu_markup() -> InlineKeyboardMarkup:
     )
 
 
-def explain(error: DomainError) -> str:
-    """The translated sentence for a refused answer."""
-    p = error.params
+def explain(error: DomainError, **context: object) -> str:
+    """The translated sentence for a refused answer; `context` adds what the handler knows
+    (`area`: the area this service covers, HTML-escaped)."""
+    p = {**context, **error.params}
     messages = {
         "empty": lambda: _("The answer is empty. Please type it."),
         "too_short": lambda: (
@@ -99,13 +110,20 @@ def explain(error: DomainError) -> str:
             "Please share your own phone number with the button, or type it. Other people's "
             "contacts are not accepted."
         ),
-        "place_outside": lambda: _(
-            "That place is outside the area this service covers. Please choose a place inside it."
+        "place_outside": lambda: (
+            _(
+                "That place is outside %(area)s, the area this service covers. Please choose a "
+                "place inside it."
+            )
+            % p
         ),
         "place_not_county": lambda: _("Please choose a county or district, not a larger area."),
-        "location_unknown": lambda: _(
-            "That location is not in any county this service knows. Please type the place name "
-            "or browse the list."
+        "location_unknown": lambda: (
+            _(
+                "That location is not in any county this service knows; it covers %(area)s. "
+                "Please type the place name or browse the list."
+            )
+            % p
         ),
         "attachment_kind": lambda: _(
             "This kind of file cannot be attached. Send a photo, document, video or voice message."

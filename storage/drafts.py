@@ -67,4 +67,4 @@ async def stale(session: AsyncSession, before: datetime) -> list[tuple[Draft, Pe
         .order_by(Draft.id)
         .with_for_update(of=Draft)
     )
-    return [(d, p) for d, p in (await session.execute(stmt)).tuples()]
+    return [(d, p) for d, p in (await session.execute(stmt)).all()]
