@@ -106,6 +106,7 @@ class DraftView:
     route_acknowledged: bool
     request_text: str | None
     facts_text: str | None
+    replacing_facts: bool
     name: str | None
     phone: str | None
     address: str | None
@@ -340,15 +341,17 @@ class Intake:
             raise DomainError("empty")
         async with self._db.sessions.begin() as session:
             draft, row = await self._turn(session, actor, draft_id, Step.FACTS)
-            joined = f"{draft.facts_text}\n\n{part}" if draft.facts_text else part
+            kept = None if draft.replace_facts else draft.facts_text
+            joined = f"{kept}\n\n{part}" if kept else part
             if len(joined) > self.limits.max_facts_chars:
-                used = len(draft.facts_text) + 2 if draft.facts_text else 0  # 2: the "\n\n"
+                used = len(kept) + 2 if kept else 0  # 2: the "\n\n"
                 raise DomainError(
                     "facts_too_long",
                     maximum=self.limits.max_facts_chars,
                     left=max(0, self.limits.max_facts_chars - used),
                 )
             draft.facts_text = joined
+            draft.replace_facts = False
             draft.updated_at = self._now()
             return await self._view(session, draft, row)
 
@@ -438,8 +441,8 @@ class Intake:
             draft.back_to_review = True
             draft.duplicate_checked = False
             draft.duplicate_of = None
-            if field == "facts":
-                draft.facts_text = None
+            # The facts are replaced by the next message, not before: Back keeps them.
+            draft.replace_facts = field == "facts"
             return await self._goto(session, draft, row, step)
 
     # --- submitting ------------------------------------------------------------------------
@@ -544,6 +547,7 @@ class Intake:
     ) -> DraftView:
         if step == Step.REVIEW:
             draft.back_to_review = False
+            draft.replace_facts = False
         draft.step = step
         draft.updated_at = self._now()
         await session.flush()
@@ -561,6 +565,7 @@ class Intake:
             route_acknowledged=draft.route_acknowledged,
             request_text=draft.request_text,
             facts_text=draft.facts_text,
+            replacing_facts=draft.replace_facts,
             name=draft.name,
             phone=draft.phone,
             address=draft.address,

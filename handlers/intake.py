@@ -335,6 +335,8 @@ async def dispatch_message(update: Update, ctx: Ctx) -> None:
     message = update.effective_message
     assert message is not None
     actor = actor_of(update)
+    if await ctx.services.petitioners.already_applied(actor.user_id, actor.update_id):
+        return  # redelivered by Telegram: it was applied and answered the first time
     draft = await ctx.services.intake.current(actor.user_id)
     if draft is None:
         await replies.send(
@@ -407,6 +409,8 @@ async def dispatch_press(update: Update, ctx: Ctx) -> None:
         ):
             await _submit_again(ctx, actor, press)
             return
+        if await ctx.services.petitioners.already_applied(actor.user_id, actor.update_id):
+            return  # redelivered by Telegram: applied and answered the first time
         view = await _route_press(ctx, actor, draft, press, msg)
     except DomainError as error:
         await replies.answer(query)

@@ -177,7 +177,7 @@ async def send_status(ctx: Ctx, actor: Actor, number: str) -> None:
     else:
         text = _(
             "<b>%(number)s</b>\nState: %(state)s\nSubmitted: %(submitted)s\n"
-            "Registration and acceptance answer due by: %(due)s"
+            "Registration and acceptance notice due by: %(due)s"
         ) % {
             "number": case.number,
             "state": _(STATE_LABELS.get(case.state, case.state)),

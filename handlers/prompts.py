@@ -90,8 +90,9 @@ async def _consent(draft: DraftView, directory: Directory, limits: Limits) -> Sc
         "<b>Your personal data.</b> We keep your name, phone number, address, your petition "
         "and your files only to handle your petition and to tell you about it. They are shown "
         "only to the staff of the responsible offices. Your consent is required (PIPL).\n\n"
-        "<b>Please note.</b> Petitions must be truthful. Gathering, blocking traffic, carrying "
-        "dangerous objects, insulting others or inciting are prohibited (Regulations on "
+        "<b>Please note.</b> Petitions must be truthful. Illegal gatherings, blocking traffic, "
+        "carrying dangerous objects, insulting others or inciting others are prohibited "
+        "(Regulations on "
         "Petition Work, Art. 26).\n\n"
         "Matters that belong to a court, arbitration or administrative reconsideration have "
         "their own legal routes; we will show you the route when your matter is one of them."
@@ -246,8 +247,8 @@ def route_offer(draft: DraftView, category: CategoryInfo | None) -> Reply:
     text = _(
         "<b>This matter has its own legal route.</b>\n\n"
         "<b>%(category)s</b>\n%(route)s\n\n<b>Time limit:</b> %(limit)s\n\n"
-        "A petition does not stop or extend this time limit. You may use that route, submit "
-        "the petition here anyway (the office decides how to handle it), or choose another "
+        "Do not rely on a petition to stop or extend this time limit. You may use that route, "
+        "submit the petition here anyway (the office decides how to handle it), or choose another "
         "category."
     ) % {
         "category": esc(category.name(locale) if category else ""),
@@ -259,7 +260,7 @@ def route_offer(draft: DraftView, category: CategoryInfo | None) -> Reply:
             [button(_("I will use that route"), draft_data(draft.id, "rt", "go"))],
             [button(_("Submit here anyway"), draft_data(draft.id, "rt", "submit"))],
             [button(_("Choose another category"), draft_data(draft.id, "rt", "other"))],
-            nav_row(draft, back=False),
+            nav_row(draft),
         ]
     )
     return Reply(text, keyboard)
@@ -286,8 +287,16 @@ async def _request(draft: DraftView, directory: Directory, limits: Limits) -> Sc
 
 
 async def _facts(draft: DraftView, directory: Directory, limits: Limits) -> Screen:
-    if draft.facts_text:
+    if draft.facts_text and not draft.replacing_facts:
         return Screen([facts_progress(draft, limits)])
+    if draft.replacing_facts:
+        text = _(
+            "<b>Facts and reasons</b>\n\nSend the new description. It replaces the current one "
+            "when you send it; several messages are joined. Press <b>Done</b> when you have "
+            "finished, or Back to keep the current description."
+        )
+        keyboard = markup([[button(_("✅ Done"), draft_data(draft.id, "fdone"))], nav_row(draft)])
+        return Screen([Reply(text, keyboard)])
     text = _(
         "<b>Facts and reasons</b>\n\nDescribe what happened, when and where, who is involved, "
         "and why you think your request is justified. You may send several messages; they are "
@@ -371,6 +380,11 @@ async def _review(draft: DraftView, directory: Directory, limits: Limits) -> Scr
     return Screen([await review(draft, directory)])
 
 
+def _field(key: str, value: str | None) -> str:
+    """One line of the review: the translated label (with the language's colon), the value."""
+    return _("<b>%(label)s:</b> %(value)s") % {"label": _(FIELD_LABELS[key]), "value": esc(value)}
+
+
 async def review(draft: DraftView, directory: Directory, *, editing: bool = False) -> Reply:
     locale = current_locale()
     place = await directory.place(draft.place_code or "")
@@ -384,15 +398,15 @@ async def review(draft: DraftView, directory: Directory, *, editing: bool = Fals
     lines = [
         _("<b>Please check your petition</b>"),
         "",
-        f"<b>{_(FIELD_LABELS['type'])}:</b> {esc(type_label)}",
-        f"<b>{_(FIELD_LABELS['place'])}:</b> {esc(place.full_name(locale) if place else '')}",
-        f"<b>{_(FIELD_LABELS['category'])}:</b> {esc(category_name)}",
-        f"<b>{_(FIELD_LABELS['request'])}:</b> {esc(draft.request_text)}",
-        f"<b>{_(FIELD_LABELS['facts'])}:</b>\n{esc(facts)}",
-        f"<b>{_(FIELD_LABELS['attachments'])}:</b> {draft.attachments}",
-        f"<b>{_(FIELD_LABELS['name'])}:</b> {esc(draft.name)}",
-        f"<b>{_(FIELD_LABELS['phone'])}:</b> {esc(draft.phone)}",
-        f"<b>{_(FIELD_LABELS['address'])}:</b> {esc(draft.address)}",
+        _field("type", type_label),
+        _field("place", place.full_name(locale) if place else ""),
+        _field("category", category_name),
+        _field("request", draft.request_text),
+        _field("facts", "").rstrip() + "\n" + esc(facts),
+        _field("attachments", str(draft.attachments)),
+        _field("name", draft.name),
+        _field("phone", draft.phone),
+        _field("address", draft.address),
     ]
     if editing:
         rows = in_rows(
@@ -416,7 +430,7 @@ async def review(draft: DraftView, directory: Directory, *, editing: bool = Fals
 async def _duplicate(draft: DraftView, directory: Directory, limits: Limits) -> Screen:
     text = _(
         "You already have an open case, <b>%(number)s</b>, about the same place and category. "
-        "The law does not accept the same matter twice while it is being handled. Add this "
+        "By law, the same matter is not accepted again while it is being handled. Add this "
         "petition to that case as a follow-up, or submit it as a new case?"
     ) % {"number": esc(draft.duplicate_of)}
     rows = [

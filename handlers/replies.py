@@ -101,7 +101,7 @@ def explain(error: DomainError, **context: object) -> str:
             _("Please describe the facts first (at least %(minimum)d characters), then press Done.")
             % p
         ),
-        "name_invalid": lambda: _("Please type your name in letters."),
+        "name_invalid": lambda: _("Your name must contain letters, not only digits or symbols."),
         "phone_invalid": lambda: _(
             "That is not a valid phone number. Type a mainland mobile number such as 13800138000, "
             "or an international number starting with +."

@@ -173,6 +173,8 @@ class Draft(Base):
     route_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
     request_text: Mapped[str | None] = mapped_column(Text)
     facts_text: Mapped[str | None] = mapped_column(Text)
+    # Editing the facts from the review: the next message replaces them (until then they stay).
+    replace_facts: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str | None] = mapped_column(String(128))
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(Text)

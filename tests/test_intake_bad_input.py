@@ -214,8 +214,8 @@ REFUSALS: dict[Step, dict[str, str]] = {
         "10,000 characters": "That would make the facts longer than 10000 characters",
     },
     Step.NAME: {
-        "ampersand": "Please type your name in letters.",
-        "markdown": "Please type your name in letters.",
+        "ampersand": "Your name must contain letters, not only digits or symbols.",
+        "markdown": "Your name must contain letters, not only digits or symbols.",
         "control characters": EMPTY,
         "10,000 characters": "That is too long: 10000 characters, at most 64 are allowed.",
     },

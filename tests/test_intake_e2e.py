@@ -185,11 +185,16 @@ async def test_a_full_petition_in_chinese_is_answered_in_chinese(bot: Any) -> No
     review = await zhang.say(CHINESE.address)
     shown = review[-1].text
     assert review[-1].html.startswith(zh("<b>Please check your petition</b>"))
-    assert f"{zh('Petition type')}: {zh('Appeal or request (申诉求决)')}" in shown
-    assert f"{zh('Where the problem is')}: 四川省 成都市 锦江区" in shown
-    assert f"{zh('Category')}: 城乡建设 / 物业管理" in shown
-    assert f"{zh('Request')}: {CHINESE.request}" in shown
-    assert f"{zh('Name')}: 张三" in shown
+    for label, value in [
+        ("Petition type", zh("Appeal or request (申诉求决)")),
+        ("Where the problem is", "四川省 成都市 锦江区"),
+        ("Category", "城乡建设 / 物业管理"),
+        ("Request", CHINESE.request),
+        ("Name", "张三"),
+    ]:
+        line = zh("<b>%(label)s:</b> %(value)s") % {"label": zh(label), "value": value}
+        assert line.replace("<b>", "").replace("</b>", "") in shown
+        assert f"{zh(label)}：{value}" in shown  # the Chinese colon, no space
     assert review[-1].labels[:2] == [zh("📨 Submit"), zh("✏️ Edit a field")]
 
     receipt = await zhang.press(zh("📨 Submit"))
@@ -290,7 +295,7 @@ async def test_name_phone_and_address_are_checked_and_the_reason_is_given(bot: A
     await file_petition(alice, upto=Step.NAME)
 
     digits = await alice.say("12345 !!")
-    assert digits[-1].text == "Please type your name in letters."
+    assert digits[-1].text == "Your name must contain letters, not only digits or symbols."
     phone = await alice.say("Alice Li")
     assert "Your phone number" in phone[-1].text
 
@@ -429,6 +434,7 @@ async def test_a_labour_dispute_shows_its_legal_route_and_taking_it_ends_the_dra
         "I will use that route",
         "Submit here anyway",
         "Choose another category",
+        "◀ Back",
         "✖ Cancel",
     ]
 

@@ -516,9 +516,6 @@ async def test_back_while_editing_from_the_review_returns_to_the_review(
     draft = await fill(intake, person, attachments=1)
 
     for field, step in EDITABLE.items():
-        if field == "facts":
-            continue  # Edit clears the facts so that they are typed anew; Back cannot bring
-            # them back (a known gap, reported)
         editing = await intake.edit(person.next(), draft.id, field)
         assert (editing.step, editing.back_to_review) == (step, True)
         back = await intake.back(person.next(), draft.id, step)
@@ -571,9 +568,10 @@ async def test_an_edited_answer_returns_to_the_review(db: Database, directory: D
     view = await intake.set_request(person.next(), d, "请求调查村务公开问题")
     assert (view.step, view.request_text) == (Step.REVIEW, "请求调查村务公开问题")
     view = await edit("facts")
-    assert view.facts_text is None  # the facts are written anew
+    assert view.replacing_facts  # the next message replaces the facts; until then they stay
+    assert view.facts_text
     view = await intake.add_facts(person.next(), d, "村里的账目三年没有公开。")
-    assert view.step == Step.FACTS
+    assert (view.step, view.replacing_facts) == (Step.FACTS, False)
     view = await intake.facts_done(person.next(), d)
     assert (view.step, view.facts_text) == (Step.REVIEW, "村里的账目三年没有公开。")
     await edit("attachments")
