@@ -27,27 +27,29 @@ flowchart LR
 
 The current step is the draft's `step` column; `dispatch_message` and `dispatch_press` read the
 draft and hand the update to its step. Every answer to a step is written by one use case in one
-transaction, so a restart at any moment loses nothing answered.
+transaction, so a restart at any moment loses nothing answered. The prompts live in
+`handlers.prompts`, the place and category steps in `handlers.places`, the review, submit and
+receipt in `handlers.review`; `FLOW` below ties each step to them.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from telegram import Message, Update
 
-from bot import validation
-from bot.directory import locate
+from bot.directory import Directory
 from bot.errors import DomainError, DuplicateUpdate, StaleAction
 from bot.i18n import _, current_locale
-from bot.intake import AttachmentIn, DraftView, FollowUp, PossibleDuplicate, Receipt, Step
+from bot.intake import AttachmentIn, DraftView, Limits, Step
 from bot.petitioners import Actor
-from handlers import prompts, replies
+from handlers import places, prompts, replies, review
 from handlers.context import Ctx
-from handlers.keyboards import Press, button, draft_data, markup, parse_draft_data
+from handlers.keyboards import Press, draft_data, parse_draft_data
+from handlers.prompts import Screen
 
+Prompt = Callable[[DraftView, Directory, Limits], Awaitable[Screen]]
 TextOp = Callable[[Ctx, Actor, DraftView, str], Awaitable[DraftView | None]]
 PressOp = Callable[[Ctx, Actor, DraftView, Press, Message | None], Awaitable[DraftView | None]]
 
@@ -56,6 +58,7 @@ PressOp = Callable[[Ctx, Actor, DraftView, Press, Message | None], Awaitable[Dra
 class StepSpec:
     """What a step accepts: typed text, its buttons, and for some steps media or a contact."""
 
+    prompt: Prompt  # what the step says, with its buttons
     expects: str  # the sentence shown when something else arrives
     text: TextOp | None = None
     presses: dict[str, PressOp] = field(default_factory=dict)
@@ -77,110 +80,6 @@ async def _type(
     ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
 ) -> DraftView:
     return await ctx.services.intake.choose_type(actor, draft.id, press.arg)
-
-
-async def _pick_place(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> DraftView:
-    return await ctx.services.intake.choose_place(actor, draft.id, press.arg)
-
-
-async def _browse_place(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> None:
-    code, _sep, page = press.arg.partition(":")
-    if code == "root":
-        code = ctx.services.deployment.root
-    reply = await prompts.browse(
-        draft, ctx.services.directory, code, int(page) if page.isdigit() else 0
-    )
-    await replies.edit_or_send(ctx, actor.chat_id, msg, reply)
-
-
-async def _search_place(ctx: Ctx, actor: Actor, draft: DraftView, text: str) -> None:
-    # Cleaned like every answer: a control or bidi-override character must not reach the echo.
-    query = validation.one_line(text)
-    if not query:
-        raise DomainError("empty")
-    places = await ctx.services.directory.search(query)
-    if not places:
-        root = await ctx.services.directory.root_place()
-        await replies.send(
-            ctx,
-            actor.chat_id,
-            prompts.Reply(
-                _(
-                    "No county-level place called “%(text)s” was found in %(area)s, the area "
-                    "this service covers. Check the name, or browse the list."
-                )
-                % {
-                    "text": prompts.esc(prompts.shorten(query, 40)),
-                    "area": prompts.esc(root.name(current_locale())),
-                },
-                markup(
-                    [
-                        [button(_("🗂 Browse the list"), _data(draft, "pb", f"{root.code}:0"))],
-                        prompts.nav_row(draft),
-                    ]
-                ),
-            ),
-        )
-        return None
-    await replies.send(ctx, actor.chat_id, prompts.matches(draft, places))
-    return None
-
-
-async def _location(
-    ctx: Ctx, actor: Actor, draft: DraftView, latitude: float, longitude: float
-) -> DraftView:
-    code = await asyncio.to_thread(locate, latitude, longitude, ctx.services.geo_cache)
-    return await ctx.services.intake.propose_place(actor, draft.id, code)
-
-
-async def _confirm_place(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> DraftView:
-    if press.arg == "yes":
-        return await ctx.services.intake.choose_place(actor, draft.id, draft.place_candidate or "")
-    return await ctx.services.intake.reject_place(actor, draft.id)
-
-
-async def _category(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> DraftView | None:
-    category = await ctx.services.directory.category(press.arg)
-    if category is None:
-        raise StaleAction
-    if category.is_leaf:
-        return await ctx.services.intake.choose_category(actor, draft.id, category.code)
-    reply = await prompts.categories(draft, ctx.services.directory, category.code)
-    await replies.edit_or_send(ctx, actor.chat_id, msg, reply)
-    return None
-
-
-async def _categories_up(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> None:
-    reply = await prompts.categories(draft, ctx.services.directory, None)
-    await replies.edit_or_send(ctx, actor.chat_id, msg, reply)
-
-
-async def _route(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> DraftView | None:
-    intake = ctx.services.intake
-    if press.arg == "go":
-        category = await intake.take_route(actor, draft.id)
-        await replies.clear_buttons(ctx, msg)
-        await replies.send(
-            ctx, actor.chat_id, prompts.Reply(prompts.route_taken(category), replies.menu_markup())
-        )
-        return None
-    if press.arg == "submit":
-        return await intake.submit_anyway(actor, draft.id)
-    if press.arg == "other":
-        return await intake.other_category(actor, draft.id)
-    raise StaleAction
 
 
 async def _request(ctx: Ctx, actor: Actor, draft: DraftView, text: str) -> DraftView:
@@ -228,89 +127,58 @@ async def _saved(
     return await ctx.services.intake.use_saved(actor, draft.id, press.arg)
 
 
-async def _edit_menu(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> None:
-    reply = await prompts.review(draft, ctx.services.directory, editing=press.action == "editmenu")
-    await replies.edit_or_send(ctx, actor.chat_id, msg, reply)
-
-
-async def _edit(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> DraftView:
-    return await ctx.services.intake.edit(actor, draft.id, press.arg)
-
-
-async def _submit(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> DraftView | None:
-    result = await ctx.services.intake.submit(actor, press.draft_id)
-    return await _after_submit(ctx, actor, result, msg)
-
-
-async def _duplicate(
-    ctx: Ctx, actor: Actor, draft: DraftView, press: Press, msg: Message | None
-) -> DraftView | None:
-    intake = ctx.services.intake
-    if press.arg == "follow":
-        done = await intake.follow_up(actor, draft.id)
-        return await _after_submit(ctx, actor, done, msg)
-    if press.arg == "new":
-        result = await intake.submit(actor, draft.id, as_new=True)
-        return await _after_submit(ctx, actor, result, msg)
-    raise StaleAction
-
-
-async def _after_submit(
-    ctx: Ctx, actor: Actor, result: Receipt | PossibleDuplicate | FollowUp, msg: Message | None
-) -> DraftView | None:
-    if isinstance(result, PossibleDuplicate):
-        return result.draft
-    await replies.clear_buttons(ctx, msg)
-    if isinstance(result, FollowUp):
-        text = _(
-            "Your petition was added to case <b>%(number)s</b> as a follow-up. The office "
-            "handling that case will see it."
-        ) % {"number": prompts.esc(result.number)}
-    else:
-        text = prompts.receipt(result)
-    await replies.send(ctx, actor.chat_id, prompts.Reply(text, replies.menu_markup()))
-    return None
-
-
 # --- the flow table ------------------------------------------------------------------------
 
 FLOW: dict[Step, StepSpec] = {
-    Step.CONSENT: StepSpec("buttons", presses={"agree": _agree}),
-    Step.TYPE: StepSpec("buttons", presses={"type": _type}),
+    Step.CONSENT: StepSpec(prompts.prompt_consent, "buttons", presses={"agree": _agree}),
+    Step.TYPE: StepSpec(prompts.prompt_type, "buttons", presses={"type": _type}),
     Step.PLACE: StepSpec(
+        places.prompt_place,
         "place",
-        text=_search_place,
-        presses={"pl": _pick_place, "pb": _browse_place},
+        text=places.search_place,
+        presses={"pl": places.pick_place, "pb": places.browse_place},
         accepts_location=True,
     ),
     Step.PLACE_CONFIRM: StepSpec(
+        places.prompt_place_confirm,
         "buttons",
-        presses={"plc": _confirm_place, "pb": _browse_place, "pl": _pick_place},
+        presses={"plc": places.confirm_place, "pb": places.browse_place, "pl": places.pick_place},
         accepts_location=True,
     ),
-    Step.CATEGORY: StepSpec("buttons", presses={"cg": _category, "cgu": _categories_up}),
-    Step.ROUTE: StepSpec("buttons", presses={"rt": _route}),
-    Step.REQUEST: StepSpec("text", text=_request),
-    Step.FACTS: StepSpec("text", text=_facts, presses={"fdone": _facts_done}),
+    Step.CATEGORY: StepSpec(
+        places.prompt_category,
+        "buttons",
+        presses={"cg": places.choose_category, "cgu": places.categories_up},
+    ),
+    Step.ROUTE: StepSpec(places.prompt_route, "buttons", presses={"rt": places.decide_route}),
+    Step.REQUEST: StepSpec(prompts.prompt_request, "text", text=_request),
+    Step.FACTS: StepSpec(prompts.prompt_facts, "text", text=_facts, presses={"fdone": _facts_done}),
     Step.ATTACHMENTS: StepSpec(
+        prompts.prompt_attachments,
         "files",
         presses={"done": _attachments_done, "clear": _attachments_clear},
         accepts_media=True,
     ),
-    Step.NAME: StepSpec("text", text=_name, presses={"saved": _saved}),
-    Step.PHONE: StepSpec("phone", text=_phone, presses={"saved": _saved}, accepts_contact=True),
-    Step.ADDRESS: StepSpec("text", text=_address, presses={"saved": _saved}),
-    Step.REVIEW: StepSpec(
-        "buttons",
-        presses={"submit": _submit, "editmenu": _edit_menu, "review": _edit_menu, "edit": _edit},
+    Step.NAME: StepSpec(prompts.prompt_name, "text", text=_name, presses={"saved": _saved}),
+    Step.PHONE: StepSpec(
+        prompts.prompt_phone, "phone", text=_phone, presses={"saved": _saved}, accepts_contact=True
     ),
-    Step.DUPLICATE: StepSpec("buttons", presses={"dup": _duplicate}),
+    Step.ADDRESS: StepSpec(
+        prompts.prompt_address, "text", text=_address, presses={"saved": _saved}
+    ),
+    Step.REVIEW: StepSpec(
+        review.prompt_review,
+        "buttons",
+        presses={
+            "submit": review.submit,
+            "editmenu": review.edit_menu,
+            "review": review.edit_menu,
+            "edit": review.edit,
+        },
+    ),
+    Step.DUPLICATE: StepSpec(
+        review.prompt_duplicate, "buttons", presses={"dup": review.decide_duplicate}
+    ),
 }
 
 
@@ -325,7 +193,9 @@ def actor_of(update: Update) -> Actor:
 
 async def show_step(ctx: Ctx, chat_id: int, draft: DraftView) -> None:
     """Send the prompt of the draft's current step."""
-    screen = await prompts.screen(draft, ctx.services.directory, ctx.services.intake.limits)
+    screen = await FLOW[draft.step].prompt(
+        draft, ctx.services.directory, ctx.services.intake.limits
+    )
     for reply in screen.replies:
         await replies.send(ctx, chat_id, reply)
 
@@ -373,7 +243,7 @@ async def _route_message(
         await replies.send(ctx, actor.chat_id, prompts.Reply(refusal))
         return None
     if message.location is not None and spec.accepts_location:
-        return await _location(
+        return await places.location(
             ctx, actor, draft, message.location.latitude, message.location.longitude
         )
     if message.contact is not None and spec.accepts_contact:
@@ -437,7 +307,7 @@ async def _submit_again(ctx: Ctx, actor: Actor, press: Press) -> None:
     the buttons off, and answered the press: this one is left unanswered, as it may be that same
     press redelivered, and Telegram refuses to answer a callback query twice."""
     result = await ctx.services.intake.submit(actor, press.draft_id)
-    view = await _after_submit(ctx, actor, result, None)
+    view = await review.after_submit(ctx, actor, result, None)
     if view is not None:
         await show_step(ctx, actor.chat_id, view)
 
