@@ -181,12 +181,15 @@ class Intake:
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def current(self, user_id: int) -> DraftView | None:
-        """The user's open draft, if any (read-only)."""
+    async def current(self, user_id: int, update_id: int | None = None) -> DraftView | None:
+        """The user's open draft, if any (read-only). Given the update being handled, raise
+        DuplicateUpdate when that update was applied already (Telegram redelivered it)."""
         async with self._db.sessions() as session:
             row = await petitioners.get(session, user_id)
             if row is None:
                 return None
+            if update_id is not None and update_id <= row.last_update_id:
+                raise DuplicateUpdate
             draft = await drafts.open_for(session, user_id)
             if draft is None:
                 return None

@@ -67,12 +67,6 @@ class Petitioners:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def already_applied(self, user_id: int, update_id: int) -> bool:
-        """True for an update at or before the newest one applied for this user (redelivered)."""
-        async with self._db.sessions() as session:
-            row = await petitioners.get(session, user_id)
-        return row is not None and update_id <= row.last_update_id
-
     async def locale_for(self, user_id: int, language_code: str | None) -> str:
         async with self._db.sessions() as session:
             choice = await petitioners.language_of(session, user_id)

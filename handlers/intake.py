@@ -205,9 +205,10 @@ async def dispatch_message(update: Update, ctx: Ctx) -> None:
     message = update.effective_message
     assert message is not None
     actor = actor_of(update)
-    if await ctx.services.petitioners.already_applied(actor.user_id, actor.update_id):
+    try:
+        draft = await ctx.services.intake.current(actor.user_id, actor.update_id)
+    except DuplicateUpdate:
         return  # redelivered by Telegram: it was applied and answered the first time
-    draft = await ctx.services.intake.current(actor.user_id)
     if draft is None:
         await replies.send(
             ctx,
@@ -270,7 +271,11 @@ async def dispatch_press(update: Update, ctx: Ctx) -> None:
     actor = actor_of(update)
     msg = query.message if isinstance(query.message, Message) else None
     press = parse_draft_data(query.data)
-    draft = await ctx.services.intake.current(actor.user_id)
+    try:
+        draft = await ctx.services.intake.current(actor.user_id, actor.update_id)
+        redelivered = False
+    except DuplicateUpdate:  # applied and answered the first time; only Submit shows again
+        draft, redelivered = None, True
     try:
         if (
             press is not None
@@ -279,8 +284,8 @@ async def dispatch_press(update: Update, ctx: Ctx) -> None:
         ):
             await _submit_again(ctx, actor, press)
             return
-        if await ctx.services.petitioners.already_applied(actor.user_id, actor.update_id):
-            return  # redelivered by Telegram: applied and answered the first time
+        if redelivered:
+            return
         view = await _route_press(ctx, actor, draft, press, msg)
     except DomainError as error:
         await replies.answer(query)
