@@ -193,8 +193,14 @@ async def menu_press(update: Update, ctx: Ctx) -> None:
     action = query.data.split(":")[2] if query.data.count(":") >= 2 else ""
     await query.answer()
     actor = actor_of(update)
-    if action in ("new", "resume"):
+    if action == "new":
         await start(update, ctx)
+    elif action == "resume":
+        draft = await ctx.services.intake.current(actor.user_id)
+        if draft is None:  # finished or expired since the question was asked
+            await help_command(update, ctx)
+        else:
+            await show_step(ctx, actor.chat_id, draft)
     elif action == "restart":
         try:
             draft, _resumed = await ctx.services.intake.start(actor, fresh=True)

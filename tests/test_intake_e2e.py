@@ -714,3 +714,22 @@ async def test_a_redelivered_facts_message_is_not_added_twice(bot: Any) -> None:
     assert "Attachments" in texts(attachments)
     [draft] = await drafts_of(bot, alice.id)
     assert draft.facts_text == f"{ENGLISH.facts[0]}\n\n{ENGLISH.facts[1]}"
+
+
+async def test_new_with_a_draft_open_offers_to_continue_or_start_over(bot: Any) -> None:
+    alice = await bot.sandbox.user(first_name="Alice", language_code="en")
+    await file_petition(alice, upto=Step.REQUEST)
+
+    offer = await alice.say("/new")
+    assert offer[-1].text.startswith("You have a petition in progress.")
+    assert offer[-1].labels == ["▶ Continue", "↺ Start over"]
+
+    resumed = await alice.press("▶ Continue")
+    assert "What do you ask for?" in resumed[-1].text
+    assert await current_step(bot, alice) == Step.REQUEST
+
+    await alice.say("/new")
+    fresh = await alice.press("↺ Start over")
+    assert fresh[-1].text.startswith("Before you start")
+    assert await current_step(bot, alice) == Step.CONSENT
+    assert_no_apology(await alice.messages())
