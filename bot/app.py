@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions
@@ -17,18 +18,23 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
 from bot.cases import Cases
+from bot.casework import Casework
 from bot.categories import load_categories
 from bot.deployment import load_deployment
 from bot.directory import Directory, warm_up
 from bot.i18n import _, use_locale
 from bot.intake import Intake, Limits
+from bot.outbox import Delivery
 from bot.petitioners import Petitioners
 from bot.refdata import sync_reference_data
+from bot.reminders import Reminders
 from bot.services import Services
 from bot.settings import Settings
 from handlers import register
 from handlers.context import SERVICES_KEY, Ctx
-from handlers.jobs import expire_drafts
+from handlers.delivery import Dispatcher, SendLimits
+from handlers.jobs import daily_run, expire_drafts
+from handlers.notices import Deliverer
 from handlers.ordering import KeyedUpdateProcessor
 from storage.db import Database
 from storage.migrate import current, head, upgrade
@@ -36,6 +42,7 @@ from storage.migrate import current, head, upgrade
 log = logging.getLogger(__name__)
 
 App = Application[Any, Ctx, Any, Any, Any, Any]
+DISPATCHER_KEY = "dispatcher"
 
 
 class SchemaOutdated(RuntimeError):
@@ -55,7 +62,12 @@ async def open_database(settings: Settings, *, upgrade_any: bool = False) -> Dat
     return db
 
 
-async def build_services(settings: Settings, *, upgrade_any: bool = False) -> Services:
+async def build_services(
+    settings: Settings,
+    *,
+    upgrade_any: bool = False,
+    clock: Callable[[], datetime] | None = None,
+) -> Services:
     deployment = load_deployment(settings.config)
     categories_path = deployment.config.jurisdiction.categories
     categories = load_categories(
@@ -75,14 +87,25 @@ async def build_services(settings: Settings, *, upgrade_any: bool = False) -> Se
         max_attachment_bytes=settings.max_attachment_bytes,
         draft_timeout=timedelta(hours=settings.draft_timeout_hours),
     )
+    casework = Casework(db, directory, deployment.tz, clock)
     return Services(
         settings=settings,
         deployment=deployment,
         db=db,
         directory=directory,
-        intake=Intake(db, directory, deployment.tz, limits),
+        intake=Intake(db, directory, deployment.tz, limits, clock),
         petitioners=Petitioners(db),
-        cases=Cases(db),
+        cases=Cases(db, directory, deployment.tz, clock),
+        casework=casework,
+        delivery=Delivery(db, clock),
+        reminders=Reminders(
+            db,
+            casework,
+            deployment.tz,
+            hour=settings.daily_hour,
+            days=settings.reminder_days,
+            clock=clock,
+        ),
         geo_cache=geo_cache,
     )
 
@@ -103,8 +126,17 @@ def build_application(services: Services, *, updater: bool = True) -> App:
         )
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(KeyedUpdateProcessor(256))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # A backstop behind the outbox dispatcher's own pacing, with the same limits.
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.send_rate,
+                group_max_rate=settings.group_rate,
+                group_time_period=settings.group_period,
+                max_retries=3,
+            )
+        )
         .post_init(_post_init)
+        .post_stop(_post_stop)
     )
     if not updater:
         builder = builder.updater(None)
@@ -113,12 +145,22 @@ def build_application(services: Services, *, updater: bool = True) -> App:
     register(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(expire_drafts, interval=600, first=5, name="expire-drafts")
+        # The daily job checks every few minutes whether today's run is due (and catches up a
+        # run missed while the bot was down); the database makes sure it runs once a day.
+        app.job_queue.run_repeating(daily_run, interval=300, first=1, name="daily")
     return app
 
 
 async def _post_init(app: App) -> None:
     services: Services = app.bot_data[SERVICES_KEY]
     await warm_up(services.geo_cache)
+    deliverer = Deliverer(app.bot, services)
+    dispatcher = Dispatcher(
+        services.delivery, deliverer.deliver, SendLimits.from_settings(services.settings)
+    )
+    app.bot_data[DISPATCHER_KEY] = dispatcher
+    services.wakers.append(dispatcher.wake)
+    await dispatcher.start()
     for locale, language in (("en", "en"), ("zh_CN", "zh")):
         with use_locale(locale):
             commands = [
@@ -135,6 +177,15 @@ async def _post_init(app: App) -> None:
         len(services.deployment.config.offices),
         services.deployment.root,
     )
+
+
+async def _post_stop(app: App) -> None:
+    """Finish the sends in flight before the Application stops."""
+    dispatcher: Dispatcher | None = app.bot_data.pop(DISPATCHER_KEY, None)
+    if dispatcher is not None:
+        services: Services = app.bot_data[SERVICES_KEY]
+        services.wakers.remove(dispatcher.wake)
+        await dispatcher.stop()
 
 
 async def run_polling(app: App, stop: asyncio.Event) -> None:

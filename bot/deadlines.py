@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-REGISTRATION_DAYS = 15  # T1/T2: register and answer acceptance (2022 Art 22, 23)
+REGISTRATION_DAYS = 15  # T1/T2/T3: register and answer acceptance (2022 Art 22, 23)
+RETURN_WORKING_DAYS = 5  # T4: send a transferred matter back, with reasons (2022 Art 23 ¶3)
+HANDLING_DAYS = 60  # T6: handle an accepted matter (2022 Art 34)
+MAX_EXTENSION_DAYS = 30  # T7: one extension, reason told to the petitioner (2022 Art 34)
+WINDOW_DAYS = 30  # T8/T10: ask for review / recheck (2022 Art 35, 36)
+DECISION_DAYS = 30  # T9/T11: decide a review / recheck (2022 Art 35, 36)
 
 
 @cache
@@ -43,3 +48,19 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
 def registration_due(received_at: datetime, tz: ZoneInfo) -> date:
     """The date by which the office must register the petition and answer acceptance."""
     return end_of_period(local_date(received_at, tz), REGISTRATION_DAYS)
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The `days`-th working day after `start` (T4's "5 个工作日")."""
+    day = start
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            remaining -= 1
+    return day
+
+
+def extended(due: date, days: int) -> date:
+    """The handling deadline after an extension of `days` counted from the end of the first."""
+    return end_of_period(due, days)

@@ -39,6 +39,8 @@ class OfficeConfig(_Strict):
     areas: list[str] = Field(min_length=1)
     group_chat_id: int | None = None
     parent: str | None = None
+    # The language alerts and reminders are written in, in the office's staff group.
+    language: Literal["zh_CN", "en"] = "zh_CN"
 
 
 class StaffConfig(_Strict):

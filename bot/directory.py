@@ -29,7 +29,7 @@ from bot.divisions import _SUFFIXES
 from bot.errors import DomainError
 from storage import directory as repo
 from storage.db import Database
-from storage.models import Category, Division, Office, OfficeArea
+from storage.models import Category, Division, Office, OfficeArea, Staff
 
 OFFICE_LEVELS = ("county", "prefectural", "provincial")  # lowest first
 
@@ -85,9 +85,20 @@ class OfficeInfo:
     level: str  # provincial | prefectural | county
     group_chat_id: int | None
     parent_id: str | None
+    language: str = "zh_CN"  # of its staff group
 
     def name(self, locale: str) -> str:
         return self.name_zh if _is_zh(locale) else self.name_en
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """A staff member of one office."""
+
+    user_id: int
+    office_id: str
+    name: str
+    role: str  # officer | head
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +140,11 @@ class Directory:
         async with self._db.sessions.begin() as session:
             snapshot = _Snapshot(
                 self.root,
-                await repo.list_divisions(session),
-                await repo.list_categories(session),
-                await repo.list_offices(session),
-                await repo.list_office_areas(session),
+                divisions=await repo.list_divisions(session),
+                categories=await repo.list_categories(session),
+                offices=await repo.list_offices(session),
+                areas=await repo.list_office_areas(session),
+                staff=await repo.list_staff(session),
             )
         self._snapshot = snapshot
 
@@ -184,6 +196,34 @@ class Directory:
                 return offices[0]
         raise NoOfficeError(code)
 
+    async def offices(self) -> list[OfficeInfo]:
+        """Every office, by id."""
+        return list((await self._data()).offices.values())
+
+    async def office_chain(self, office_id: str) -> list[OfficeInfo]:
+        """The office and its parents, lowest first."""
+        data = await self._data()
+        chain: list[OfficeInfo] = []
+        current = data.offices.get(office_id)
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = data.offices.get(current.parent_id or "")
+        return chain
+
+    async def office_of_group(self, chat_id: int) -> OfficeInfo | None:
+        """The office whose staff group is `chat_id`."""
+        return (await self._data()).group_offices.get(chat_id)
+
+    async def staff_member(self, user_id: int) -> list[StaffMember]:
+        """The offices `user_id` works for (usually one; none for anyone else)."""
+        return list((await self._data()).staff.get(user_id, ()))
+
+    async def is_staff_for(self, user_id: int, office_id: str) -> bool:
+        """True when `user_id` is staff of `office_id` or of one of its parent offices: the
+        people who may see and act on the office's cases."""
+        mine = {m.office_id for m in await self.staff_member(user_id)}
+        return bool(mine) and any(o.id in mine for o in await self.office_chain(office_id))
+
     async def office(self, office_id: str) -> OfficeInfo:
         """An office by id (also one dropped from the deployment that old cases still name)."""
         found = (await self._data()).offices.get(office_id)
@@ -205,10 +245,12 @@ class _Snapshot:
     def __init__(
         self,
         root: str,
+        *,
         divisions: list[Division],
         categories: list[Category],
         offices: list[Office],
         areas: list[OfficeArea],
+        staff: list[Staff],
     ) -> None:
         self.places = _places(root, divisions)
         self.children: dict[str | None, list[Place]] = defaultdict(list)
@@ -240,9 +282,19 @@ class _Snapshot:
         for category in self.categories.values():  # in display order
             self.category_children[category.parent_code].append(category)
         self.offices = {
-            o.id: OfficeInfo(o.id, o.name_zh, o.name_en, o.level, o.group_chat_id, o.parent_id)
+            o.id: OfficeInfo(
+                o.id, o.name_zh, o.name_en, o.level, o.group_chat_id, o.parent_id, o.language
+            )
             for o in offices
         }
+        self.group_offices = {
+            o.group_chat_id: o for o in self.offices.values() if o.group_chat_id is not None
+        }
+        self.staff: dict[int, list[StaffMember]] = defaultdict(list)
+        for member in staff:
+            self.staff[member.user_id].append(
+                StaffMember(member.user_id, member.office_id, member.name, member.role)
+            )
         # (office level, division code it lists) -> offices, by id
         self.coverage: dict[tuple[str, str], list[OfficeInfo]] = defaultdict(list)
         for area in areas:  # ordered by office id

@@ -23,6 +23,7 @@ from bot.cases import TERMINAL, case_number, new_query_code
 from bot.deadlines import registration_due
 from bot.directory import CategoryInfo, Directory, OfficeInfo
 from bot.errors import DomainError, DuplicateUpdate, StaleAction
+from bot.notices import Change, Notices
 from bot.petitioners import Actor, begin_turn, locale_of
 from storage import cases, drafts, petitioners
 from storage.db import Database
@@ -178,6 +179,7 @@ class Intake:
         self._tz = tz
         self.limits = limits or Limits()
         self._now = clock or (lambda: datetime.now(UTC))
+        self._notices = Notices(directory)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -498,21 +500,25 @@ class Intake:
             if case is None or case.petitioner_id != actor.user_id or case.state in TERMINAL:
                 raise StaleAction
             text = f"{draft.request_text}\n\n{draft.facts_text}"
+            now = self._now()
             await cases.add_event(
                 session,
                 CaseEvent(
                     case_id=case.id,
-                    at=self._now(),
+                    at=now,
                     actor_kind="petitioner",
                     actor_id=actor.user_id,
                     action="follow_up",
                     from_state=case.state,
                     to_state=case.state,
+                    office_id=case.office_id,
                     public_text=text,
                 ),
             )
             await drafts.move_attachments_to_case(session, draft.id, case.id)
             draft.status = "merged"
+            change = Change("follow_up", case.state, case.state, None, text, case.office_id)
+            await self._notices.changed(session, case, change, now)
             return FollowUp(case.number)
 
     # --- internals -------------------------------------------------------------------------
@@ -581,7 +587,7 @@ class Intake:
 
     async def _similar_open_case(self, session: AsyncSession, draft: Draft) -> Case | None:
         mine = f"{draft.request_text} {draft.facts_text}"[:600]
-        for case in await cases.open_for_petitioner(session, draft.petitioner_id, TERMINAL):
+        for case in await cases.open_for_petitioner(session, draft.petitioner_id, tuple(TERMINAL)):
             if case.place_code != draft.place_code or case.category_code != draft.category_code:
                 continue
             theirs = f"{case.request_text} {case.facts_text}"[:600]
@@ -622,6 +628,7 @@ class Intake:
                 language=locale_of(row, actor.language_code),
                 submitted_at=now,
                 registration_due=registration_due(now, self._tz),
+                due_on=registration_due(now, self._tz),
                 updated_at=now,
             ),
         )
@@ -635,12 +642,14 @@ class Intake:
                 action="submit",
                 from_state=None,
                 to_state="submitted",
+                office_id=office.id,
             ),
         )
         await drafts.move_attachments_to_case(session, draft.id, case.id)
         draft.status = "submitted"
         draft.updated_at = now
         row.saved_name, row.saved_phone, row.saved_address = draft.name, draft.phone, draft.address
+        await self._notices.submitted(session, case, now)
         return case
 
     async def _receipt(self, case: Case, *, again: bool) -> Receipt:

@@ -59,6 +59,7 @@ async def sync_reference_data(
                     level=o.level,
                     parent_id=o.parent,
                     group_chat_id=o.group_chat_id,
+                    language=o.language,
                 )
                 for o in config.offices
             ),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.cases import Cases
+from bot.casework import Casework
 from bot.deployment import Deployment
 from bot.directory import Directory
 from bot.intake import Intake
+from bot.outbox import Delivery
 from bot.petitioners import Petitioners
+from bot.reminders import Reminders
 from bot.settings import Settings
 from storage.db import Database
 
@@ -23,4 +27,13 @@ class Services:
     intake: Intake
     petitioners: Petitioners
     cases: Cases
+    casework: Casework
+    delivery: Delivery
+    reminders: Reminders
     geo_cache: Path
+    # Called after a use case committed outbox rows: the dispatcher looks at once.
+    wakers: list[Callable[[], None]] = field(default_factory=list)
+
+    def wake_outbox(self) -> None:
+        for wake in self.wakers:
+            wake()

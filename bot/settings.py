@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     max_attachments: int = Field(default=10, ge=0, le=50)
     max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
 
+    # How fast the outbox dispatcher sends (Telegram's limits are about 30 messages a second
+    # overall, one a second per chat and 20 a minute per group; these stay below them).
+    send_rate: float = Field(default=25, gt=0)
+    chat_interval: float = Field(default=1.0, gt=0)
+    group_rate: int = Field(default=20, gt=0)
+    group_period: float = Field(default=60, gt=0)
+
+    # The daily job: the local hour (deployment time zone) from which it runs, and how many
+    # days ahead its reminders look.
+    daily_hour: int = Field(default=8, ge=0, le=23)
+    reminder_days: int = Field(default=3, ge=0, le=30)
+
     @property
     def api_base(self) -> str:
         """The URL PTB appends `<token>/<method>` to."""

@@ -28,3 +28,10 @@ async def expire_drafts(ctx: Ctx) -> None:
             log.warning("could not tell chat about an expired draft: %s", exc.__class__.__name__)
     if expired:
         log.info("closed %d idle drafts", len(expired))
+
+
+async def daily_run(ctx: Ctx) -> None:
+    """Run the daily reminders and closings when today's run is due."""
+    report = await ctx.services.reminders.run_if_due()
+    if report is not None:
+        ctx.services.wake_outbox()

@@ -1,4 +1,4 @@
-"""The citizen's menu and commands: start, new, cancel, language, help, my cases, status.
+"""The citizen's menu and commands: start, new, cancel, language, help (cases: `status`).
 
 Also the catch-alls that keep nobody stuck: unknown commands, edited messages, stale or
 unknown buttons, and commands sent in a group chat.
@@ -8,37 +8,24 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from bot.cases import parse_case_number
 from bot.errors import DuplicateUpdate
-from bot.i18n import N_, SUPPORTED, _, format_date, language_name, set_locale
-from bot.petitioners import Actor
-from handlers import prompts, replies
+from bot.i18n import SUPPORTED, _, language_name, set_locale
+from handlers import prompts, replies, status
 from handlers.context import Ctx
 from handlers.intake import actor_of, show_step
 from handlers.keyboards import button, markup, menu_data
 
-STATE_LABELS = {
-    "submitted": N_("Submitted, waiting for registration"),
-    "transferred": N_("Transferred"),
-    "accepted": N_("Accepted"),
-    "not_accepted": N_("Not accepted"),
-    "redirected": N_("Redirected to a legal route"),
-    "extended": N_("Handling period extended"),
-    "answered": N_("Answered"),
-    "review_requested": N_("Review requested"),
-    "reviewed": N_("Reviewed"),
-    "recheck_requested": N_("Recheck requested"),
-    "rechecked": N_("Rechecked (final)"),
-    "closed": N_("Closed"),
-    "withdrawn": N_("Withdrawn"),
-}
-
 
 async def set_user_locale(update: Update, ctx: Ctx) -> None:
     """Group -1: resolve the sender's locale once per update."""
-    user = update.effective_user
+    user, chat = update.effective_user, update.effective_chat
     if user is None:
         return
+    if chat is not None and chat.id < 0:  # a staff group speaks its office's language
+        office = await ctx.services.directory.office_of_group(chat.id)
+        if office is not None:
+            set_locale(office.language)
+            return
     set_locale(await ctx.services.petitioners.locale_for(user.id, user.language_code))
 
 
@@ -91,6 +78,11 @@ async def help_command(update: Update, ctx: Ctx) -> None:
 
 async def cancel(update: Update, ctx: Ctx) -> None:
     actor = actor_of(update)
+    if await ctx.services.casework.stop_waiting(actor.user_id, actor.chat_id):
+        await replies.send(
+            ctx, actor.chat_id, prompts.Reply(_("Stopped. Nothing was changed."), None)
+        )
+        return
     try:
         cancelled = await ctx.services.intake.cancel(actor)
     except DuplicateUpdate:
@@ -130,63 +122,6 @@ async def language_chosen(update: Update, ctx: Ctx) -> None:
         await replies.send(ctx, actor.chat_id, prompts.Reply(help_text(), replies.menu_markup()))
 
 
-async def my_cases(update: Update, ctx: Ctx) -> None:
-    actor = actor_of(update)
-    rows = await ctx.services.cases.mine(actor.user_id, page=0, per_page=10)
-    if not rows:
-        await replies.send(
-            ctx, actor.chat_id, prompts.Reply(_("You have no cases yet."), replies.menu_markup())
-        )
-        return
-    lines = [_("<b>Your cases</b>")]
-    for case in rows[:10]:
-        lines.append(
-            _("%(number)s — %(state)s — submitted %(date)s")
-            % {
-                "number": case.number,
-                "state": _(STATE_LABELS.get(case.state, case.state)),
-                "date": format_date(case.submitted_at.date()),
-            }
-        )
-    await replies.send(ctx, actor.chat_id, prompts.Reply("\n".join(lines), replies.menu_markup()))
-
-
-async def status(update: Update, ctx: Ctx) -> None:
-    """/status NUMBER, or a bare case number: only its petitioner learns anything."""
-    actor = actor_of(update)
-    message = update.effective_message
-    assert message is not None
-    text = message.text or ""
-    if text.startswith("/"):
-        text = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
-    number = parse_case_number(text)
-    if number is None:
-        await replies.send(
-            ctx,
-            actor.chat_id,
-            prompts.Reply(_("Send the case number, for example /status XF2026-000042.")),
-        )
-        return
-    await send_status(ctx, actor, number)
-
-
-async def send_status(ctx: Ctx, actor: Actor, number: str) -> None:
-    case = await ctx.services.cases.status(actor.user_id, number)
-    if case is None:
-        text = _("No case %(number)s was found among your cases.") % {"number": prompts.esc(number)}
-    else:
-        text = _(
-            "<b>%(number)s</b>\nState: %(state)s\nSubmitted: %(submitted)s\n"
-            "Registration and acceptance notice due by: %(due)s"
-        ) % {
-            "number": case.number,
-            "state": _(STATE_LABELS.get(case.state, case.state)),
-            "submitted": format_date(case.submitted_at.date()),
-            "due": format_date(case.registration_due),
-        }
-    await replies.send(ctx, actor.chat_id, prompts.Reply(text, replies.menu_markup()))
-
-
 async def menu_press(update: Update, ctx: Ctx) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -208,7 +143,8 @@ async def menu_press(update: Update, ctx: Ctx) -> None:
             return
         await show_step(ctx, actor.chat_id, draft)
     elif action == "cases":
-        await my_cases(update, ctx)
+        page = query.data.split(":")[3] if query.data.count(":") >= 3 else "0"
+        await status.my_cases(update, ctx, int(page) if page.isdigit() else 0)
     elif action == "status":
         await replies.send(
             ctx, actor.chat_id, prompts.Reply(_("Send the case number, for example XF2026-000042."))
@@ -259,11 +195,3 @@ async def group_command(update: Update, ctx: Ctx) -> None:
     message = update.effective_message
     assert message is not None
     await message.reply_text(_("Please talk to me in a private chat to file or check a petition."))
-
-
-async def case_number_message(update: Update, ctx: Ctx) -> None:
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    number = parse_case_number(message.text)
-    assert number is not None
-    await send_status(ctx, actor_of(update), number)

@@ -129,3 +129,7 @@ async def list_office_areas(session: AsyncSession) -> list[OfficeArea]:
 
 async def replace_staff(session: AsyncSession, staff: Iterable[Staff]) -> None:
     await _replace_all(session, Staff, staff)
+
+
+async def list_staff(session: AsyncSession) -> list[Staff]:
+    return list(await session.scalars(select(Staff).order_by(Staff.user_id, Staff.office_id)))

@@ -102,6 +102,8 @@ class Office(Base):
     level: Mapped[str] = mapped_column(String(16))  # provincial | prefectural | county
     parent_id: Mapped[str | None] = mapped_column(String(32))
     group_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The language the office's staff group is written to (zh_CN | en).
+    language: Mapped[str] = mapped_column(String(16), default="zh_CN", server_default="zh_CN")
 
 
 class OfficeArea(Base):
@@ -148,6 +150,8 @@ class Petitioner(Base):
     # The newest update applied to this petitioner: a redelivered update is recognised and not
     # applied twice.
     last_update_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set when Telegram said the bot may not write to this person (blocked, chat gone).
+    unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -192,6 +196,7 @@ class Case(Base):
         UniqueConstraint("year", "seq", name="uq_cases_year_seq"),
         Index("ix_cases_petitioner", "petitioner_id"),
         Index("ix_cases_office_state", "office_id", "state"),
+        Index("ix_cases_state_due", "state", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -216,6 +221,20 @@ class Case(Base):
     submitted_at: Mapped[datetime]
     registration_due: Mapped[date] = mapped_column(Date)
     handling_due: Mapped[date | None] = mapped_column(Date)
+    # The deadline of the current state: the office's (register, handle, decide) or, once an
+    # opinion is out, the last day the petitioner may ask for the next review.
+    due_on: Mapped[date | None] = mapped_column(Date)
+    # A transferred case may be sent back, within 5 working days, to the office that sent it.
+    previous_office_id: Mapped[str | None] = mapped_column(String(32))
+    return_due: Mapped[date | None] = mapped_column(Date)
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    extension_days: Mapped[int | None] = mapped_column(Integer)
+    # Each opinion (answer, review, recheck decision, reply to a suggestion) bumps opinion_seq;
+    # the petitioner may rate it once (rated_seq catches up).
+    opinion: Mapped[str | None] = mapped_column(String(16))
+    opinion_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rated_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating: Mapped[str | None] = mapped_column(String(24))
     updated_at: Mapped[datetime]
 
 
@@ -241,8 +260,44 @@ class CaseEvent(Base):
     action: Mapped[str] = mapped_column(String(24))
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
+    # The action's choice, if it had one: opinion, outcome, rating, days, target office.
+    detail: Mapped[str | None] = mapped_column(String(32))
+    office_id: Mapped[str | None] = mapped_column(String(32))  # responsible after the event
     public_text: Mapped[str | None] = mapped_column(Text)
     internal_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseAlert(Base):
+    """The alert message about a case in a staff group, edited in place as the case moves."""
+
+    __tablename__ = "case_alerts"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class PendingInput(Base):
+    """An action waiting for one person's text (a reason, an opinion) in one chat."""
+
+    __tablename__ = "pending_inputs"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    arg: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class JobRun(Base):
+    """The last local day a periodic job ran: a missed run is caught up, no run is doubled."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    ran_at: Mapped[datetime]
 
 
 class Attachment(Base):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -44,3 +45,13 @@ async def add_if_missing(session: AsyncSession, **values: Any) -> None:
     else:
         stmt = sqlite_insert(Petitioner).values(values)
     await session.execute(stmt.on_conflict_do_nothing(index_elements=[Petitioner.user_id]))
+
+
+async def mark_unreachable(session: AsyncSession, chat_id: int, now: datetime) -> int:
+    """Telegram refused to deliver to `chat_id`: flag the petitioner(s) of that chat, if any."""
+    result = await session.execute(
+        update(Petitioner)
+        .where(Petitioner.chat_id == chat_id, Petitioner.unreachable_at.is_(None))
+        .values(unreachable_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -69,6 +69,7 @@ class Fault:
     retry_after: int | None
     times: int
     chat_id: int | None = None
+    delay: float = 0.0  # seconds to wait before answering: longer than a client's timeout
 
 
 @dataclass
@@ -183,9 +184,15 @@ class FakeBotApi:
         retry_after: int | None = None,
         times: int = 1,
         chat_id: int | None = None,
+        delay: float = 0.0,
     ) -> None:
-        """Answer the next `times` calls of `method` (optionally to one chat) with an error."""
-        self.faults.append(Fault(method.lower(), status, description, retry_after, times, chat_id))
+        """Answer the next `times` calls of `method` (optionally to one chat) with an error,
+        after `delay` seconds: a delay past the bot's read timeout makes the call time out
+        without anything having been done, unlike `self.delay`, which slows calls that succeed.
+        """
+        self.faults.append(
+            Fault(method.lower(), status, description, retry_after, times, chat_id, delay)
+        )
 
     def state(self) -> JsonDict:
         """What a driver needs to tell whether the bot is idle."""
@@ -217,7 +224,7 @@ class FakeBotApi:
             record.chat_id = self._chat_of(method, params)
             if tracked and self.delay > 0:
                 await asyncio.sleep(self.delay)
-            self._apply_fault(method, record)
+            await self._apply_fault(method, record)
             handler = self._methods.get(method)
             if handler is None:
                 raise ApiError("Not Found: method not found", 404)
@@ -264,13 +271,15 @@ class FakeBotApi:
             return chat.id if chat else None
         return chat_id
 
-    def _apply_fault(self, method: str, record: CallRecord) -> None:
+    async def _apply_fault(self, method: str, record: CallRecord) -> None:
         for fault in self.faults:
             if fault.method == method and fault.chat_id in (None, record.chat_id):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
                 record.injected = True
+                if fault.delay > 0:
+                    await asyncio.sleep(fault.delay)
                 raise ApiError(fault.description, fault.status, fault.retry_after)
 
     async def _get_updates(self, params: Params) -> list[JsonDict]:

@@ -1,0 +1,369 @@
+"""The outbox dispatcher: sends owed messages to Telegram within its limits, with retries.
+
+One feeder task claims due rows (`bot.outbox.Delivery`) into per-chat queues; one worker task
+per chat with rows sends them in order through `deliver` (exactly one Bot API call per row), so
+different chats go concurrently. Every send passes the `Throttle` first: at most `per_second`
+sends in any second overall, `chat_interval` between two sends to a chat, and `group_per_window`
+in any `group_window` to a group. A 429 pauses every send for its `retry_after`; network errors,
+timeouts and 5xx are retried with exponential backoff; "blocked", "kicked" and "chat not found"
+fail the row for good and flag the chat unreachable. Delivery is at least once: a row is marked
+`sent` only after Telegram answered, so a crash in between (or a timeout after Telegram did
+deliver) sends it again. This module never touches the database itself and never logs message
+text, only row ids, chat ids and error classes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bot.outbox import Delivery, OutboxItem
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[OutboxItem], Awaitable[int | None]]
+BUSY_POLL = 0.05  # every slot of a window is a send in flight: ask again this soon
+
+
+@dataclass(frozen=True, slots=True)
+class SendLimits:
+    per_second: float = 25.0
+    chat_interval: float = 1.0
+    group_per_window: int = 20
+    group_window: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SendLimits:
+        return cls(
+            settings.send_rate, settings.chat_interval, settings.group_rate, settings.group_period
+        )
+
+
+class Window:
+    """At most `limit` sends in any `period` seconds, as Telegram will see them arrive.
+
+    A send counts from when it starts until `period` after it *ends*: Telegram received it at
+    some moment in between, so however the network delays each request, no `period` of
+    arrivals can hold more than `limit`.
+    """
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit, self.period = limit, period
+        self._open = 0
+        self._ends: deque[float] = deque()  # in order: ends are recorded as they happen
+
+    def wait(self, now: float) -> float:
+        """0 when a send may start now; else how long to wait before asking again."""
+        self._forget(now)
+        if self._open + len(self._ends) < self.limit:
+            return 0.0
+        return self._ends[0] + self.period - now if self._ends else BUSY_POLL
+
+    def begin(self) -> None:
+        self._open += 1
+
+    def end(self, now: float) -> None:
+        self._open -= 1
+        self._ends.append(now)
+
+    def idle(self, now: float) -> bool:
+        """Nothing in flight and nothing that still counts: the window may be dropped."""
+        self._forget(now)
+        return self._open == 0 and not self._ends
+
+    def _forget(self, now: float) -> None:
+        while self._ends and now - self._ends[0] >= self.period:
+            self._ends.popleft()
+
+
+class Throttle:
+    """Every limit a send must pass: a global pause, the overall rate, the chat's spacing and,
+    for groups (negative ids), the group's window. Spacing counts from the end of the chat's
+    previous call, for the same reason as in `Window`."""
+
+    def __init__(self, limits: SendLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        burst = max(1, math.floor(limits.per_second))
+        self._overall = Window(burst, burst / limits.per_second)
+        self._groups: dict[int, Window] = {}
+        self._last_end: dict[int, float] = {}
+        self._paused_until = 0.0
+
+    def wait(self, chat_id: int) -> float:
+        """0 when a send to `chat_id` may start now; else seconds to wait before asking again."""
+        now = self._clock()
+        waits = [
+            self._paused_until - now,
+            self._last_end.get(chat_id, -math.inf) + self.limits.chat_interval - now,
+            self._overall.wait(now),
+        ]
+        if chat_id < 0:
+            waits.append(self._group(chat_id).wait(now))
+        return max(0.0, *waits)
+
+    def begin(self, chat_id: int) -> None:
+        """A send starts; call right after `wait` returned 0, with no await in between."""
+        self._overall.begin()
+        if chat_id < 0:
+            self._group(chat_id).begin()
+
+    def end(self, chat_id: int) -> None:
+        now = self._clock()
+        self._overall.end(now)
+        if chat_id < 0:
+            self._group(chat_id).end(now)
+        self._last_end[chat_id] = now
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said "too many requests": no send to any chat for `seconds`."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def prune(self) -> None:
+        """Forget chats whose limits no longer constrain anything (keeps memory bounded)."""
+        now = self._clock()
+        interval = self.limits.chat_interval
+        self._last_end = {c: t for c, t in self._last_end.items() if now - t < interval}
+        self._groups = {c: w for c, w in self._groups.items() if not w.idle(now)}
+
+    def _group(self, chat_id: int) -> Window:
+        window = self._groups.get(chat_id)
+        if window is None:
+            window = Window(self.limits.group_per_window, self.limits.group_window)
+            self._groups[chat_id] = window
+        return window
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one failed call means for its row."""
+
+    action: Literal["sent", "retry", "failed"]
+    error: str  # error class and Telegram's description; never message text
+    retry_after: float | None = None  # Telegram's own delay, instead of the backoff
+    unreachable: bool = False
+
+
+def judge(exc: Exception) -> Verdict:
+    """Classify a failed call. The order matters: BadRequest and TimedOut are NetworkErrors."""
+    error = f"{type(exc).__name__}: {exc.message}" if isinstance(exc, TelegramError) else ""
+    if isinstance(exc, RetryAfter):
+        return Verdict("retry", error, retry_after=_seconds(exc.retry_after))
+    if isinstance(exc, Forbidden):  # blocked by the user, kicked from the group, user deleted
+        return Verdict("failed", error, unreachable=True)
+    if isinstance(exc, ChatMigrated):  # the group became a supergroup with a new id
+        return Verdict("failed", error)
+    if isinstance(exc, BadRequest):
+        text = exc.message.lower()
+        if "chat not found" in text:
+            return Verdict("failed", error, unreachable=True)
+        if "message is not modified" in text:  # an edit that was already applied
+            return Verdict("sent", error)
+        return Verdict("failed", error)
+    if isinstance(exc, TelegramError):  # NetworkError (timeouts, 5xx) and the rest
+        return Verdict("retry", error)
+    return Verdict("retry", type(exc).__name__)
+
+
+def _seconds(value: int | timedelta) -> float:
+    # PTB 22 gives an int, or a timedelta when PTB_TIMEDELTA is set (the future default).
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Dispatcher:
+    """Sends the outbox; `start` once, `wake` after committing rows, `stop` at shutdown."""
+
+    def __init__(
+        self,
+        delivery: Delivery,
+        deliver: Deliver,
+        limits: SendLimits,
+        *,
+        backoff: float = 1.0,
+        backoff_cap: float = 300.0,
+        poll: float = 1.0,
+    ) -> None:
+        self._delivery, self._deliver = delivery, deliver
+        self.throttle = Throttle(limits)
+        self._backoff, self._backoff_cap, self._poll = backoff, backoff_cap, poll
+        # Rows held in memory (queued or in flight): about two seconds' worth, so a claim never
+        # takes more than will be sent soon; per chat, the same two seconds at its own pace.
+        self._capacity = max(4, math.ceil(2 * limits.per_second))
+        self._per_chat = max(1, min(self._capacity, math.ceil(2 / limits.chat_interval)))
+        self._queues: dict[int, deque[OutboxItem]] = {}  # a chat has a queue iff a worker
+        self._workers: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._feeder: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Make rows a previous run left `sending` due again, then start sending."""
+        if self._feeder is not None:
+            raise RuntimeError("the dispatcher is running already")
+        await self._delivery.release_stale()
+        self._stopping.clear()
+        self._feeder = asyncio.create_task(self._feed(), name="outbox-feeder")
+
+    async def stop(self) -> None:
+        """Let sends in flight finish and be recorded; put rows not yet sent back as due."""
+        self._stopping.set()
+        self._wake.set()
+        if self._feeder is not None:
+            await self._feeder
+            self._feeder = None
+        await asyncio.gather(*self._workers)
+
+    def wake(self) -> None:
+        """New rows were committed: look now instead of at the next poll."""
+        self._wake.set()
+
+    # -- the feeder ------------------------------------------------------------------------
+
+    async def _feed(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()  # before claiming: a wake during the claim means "look again"
+            free = self._capacity - self._in_flight - sum(map(len, self._queues.values()))
+            if free > 0:
+                try:
+                    items = await self._delivery.claim(free, set(self._queues), self._per_chat)
+                except Exception:
+                    log.exception("outbox: claiming rows failed")
+                    items = []
+                for item in items:
+                    self._enqueue(item)
+            self.throttle.prune()
+            # Until a worker frees a slot, `wake` is called, or the next row is due; at most
+            # `poll`, which finds rows committed by another process (that cannot wake this one).
+            try:
+                due = await self._delivery.seconds_to_next()
+            except Exception:
+                log.exception("outbox: reading the next due time failed")
+                due = None
+            await _wait(self._wake, self._poll if due is None else min(self._poll, due + 0.001))
+
+    def _enqueue(self, item: OutboxItem) -> None:
+        queue = self._queues.get(item.chat_id)
+        if queue is None:
+            # The claim skipped chats with a queue, so this is the first row of a new batch.
+            queue = self._queues[item.chat_id] = deque()
+            task = asyncio.create_task(self._work(item.chat_id, queue), name="outbox-chat")
+            self._workers.add(task)
+            task.add_done_callback(self._workers.discard)
+        queue.append(item)
+
+    # -- one chat's worker -----------------------------------------------------------------
+
+    async def _work(self, chat_id: int, queue: deque[OutboxItem]) -> None:
+        try:
+            while queue and await self._ready(chat_id):
+                item = queue.popleft()
+                self._in_flight += 1
+                try:
+                    go_on = await self._attempt(item)
+                finally:
+                    self._in_flight -= 1
+                    self._wake.set()  # a slot is free
+                if not go_on:  # the row waits for a retry: the rows after it must wait too
+                    break
+        finally:
+            # Dropped before the rows are put back: once they are due, a new batch for this chat
+            # may start while this task is still finishing.
+            del self._queues[chat_id]
+            rest = [item.id for item in queue]
+            if rest:
+                await self._record("unclaim", lambda: self._delivery.unclaim(rest))
+            self._wake.set()
+
+    async def _ready(self, chat_id: int) -> bool:
+        """Wait until the throttle lets a send to `chat_id` start; False when stopping."""
+        while not self._stopping.is_set():
+            wait = self.throttle.wait(chat_id)
+            if wait <= 0:
+                return True
+            await _wait(self._stopping, wait)
+        return False
+
+    async def _attempt(self, item: OutboxItem) -> bool:
+        """Send one row and record the outcome; False when the chat's queue must stop here."""
+        self.throttle.begin(item.chat_id)
+        try:
+            try:
+                message_id = await self._deliver(item)
+            finally:
+                self.throttle.end(item.chat_id)
+        except Exception as exc:
+            return await self._after_failure(item, exc)
+        await self._record("sent", lambda: self._delivery.sent(item.id, message_id))
+        return True
+
+    async def _after_failure(self, item: OutboxItem, exc: Exception) -> bool:
+        verdict = judge(exc)
+        where = f"outbox row {item.id} ({item.kind}) to chat {item.chat_id}"
+        if verdict.action == "sent":
+            await self._record("sent", lambda: self._delivery.sent(item.id, None))
+            return True
+        if verdict.action == "failed":
+            if verdict.unreachable:
+                log.warning("%s: the chat is unreachable (%s)", where, type(exc).__name__)
+            else:  # Telegram refused the call itself: a bug in what the bot sends
+                log.error("%s refused for good: %s", where, verdict.error)
+            unreachable = verdict.unreachable
+            await self._record(
+                "failed",
+                lambda: self._delivery.failed(item.id, verdict.error, unreachable=unreachable),
+            )
+            return True
+        if verdict.retry_after is not None:
+            delay = verdict.retry_after
+            self.throttle.pause(delay)  # the limit is the bot's, not the chat's
+            log.warning("%s: flood control, every send paused for %gs", where, delay)
+        else:
+            delay = min(self._backoff_cap, self._backoff * 2**item.attempts)
+            delay *= random.uniform(1.0, 1.1)  # jitter: rows that failed together spread out
+            if isinstance(exc, TelegramError):
+                log.warning("%s failed (%s); retry in %.1fs", where, verdict.error, delay)
+            else:
+                log.error("%s: deliver raised; retry in %.1fs", where, delay, exc_info=exc)
+        throttled = verdict.retry_after is not None
+        await self._record(
+            "retry",
+            lambda: self._delivery.retry(item.id, delay, verdict.error, throttled=throttled),
+        )
+        return False
+
+    async def _record(self, what: str, call: Callable[[], Awaitable[None]]) -> None:
+        """Run a bookkeeping call until it succeeds: the database may be briefly away. When
+        stopping, give up; the row stays `sending` and the next start sends it again."""
+        delay = 0.5
+        while True:
+            try:
+                await call()
+                return
+            except Exception:
+                log.exception("outbox: recording %s failed", what)
+            if not await _wait(self._stopping, delay):
+                delay = min(delay * 2, 30.0)
+                continue
+            log.error("outbox: stopping with %s unrecorded; the row is resent at next start", what)
+            return
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until `event` is set or `seconds` pass; whether it is set."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

@@ -1,0 +1,168 @@
+"""Repository for the outbox: messages owed to chats, and their delivery status.
+
+Rows are added in the transaction that made them owed. The dispatcher claims due rows (status
+`pending` or `failed_temporary` whose `next_attempt_at` has come) by turning them `sending`, then
+records how each attempt went. These functions flush, never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Outbox
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED_TEMPORARY = "failed_temporary"
+FAILED_PERMANENT = "failed_permanent"
+STATUSES = (PENDING, SENDING, SENT, FAILED_TEMPORARY, FAILED_PERMANENT)
+_DUE = (PENDING, FAILED_TEMPORARY)
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    case_id: int | None,
+    now: datetime,
+) -> Outbox:
+    row = Outbox(
+        chat_id=chat_id,
+        kind=kind,
+        case_id=case_id,
+        payload=payload,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def claim_due(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    *,
+    skip_chats: set[int],
+    per_chat: int | None = None,
+) -> list[Outbox]:
+    """The oldest due rows (not for `skip_chats`, whose queues are busy), now `sending`.
+
+    A chat's rows are claimed only up to its first row that is not yet due, so one chat's
+    messages never overtake each other; and at most `per_chat` of them, so one chat with a long
+    backlog (sent at one message a second) does not take every slot of a claim.
+    """
+    stmt = select(Outbox).where(Outbox.status.in_((*_DUE, SENDING))).order_by(Outbox.id)
+    if skip_chats:
+        stmt = stmt.where(Outbox.chat_id.not_in(skip_chats))
+    claimed: list[Outbox] = []
+    blocked: set[int] = set()
+    taken: dict[int, int] = {}
+    for row in (await session.execute(stmt.limit(limit * 4))).scalars():
+        if row.chat_id in blocked:
+            continue
+        if row.status == SENDING or row.next_attempt_at > now:
+            blocked.add(row.chat_id)
+            continue
+        row.status = SENDING
+        claimed.append(row)
+        taken[row.chat_id] = taken.get(row.chat_id, 0) + 1
+        if per_chat is not None and taken[row.chat_id] >= per_chat:
+            blocked.add(row.chat_id)
+        if len(claimed) >= limit:
+            break
+    await session.flush()
+    return claimed
+
+
+async def get(session: AsyncSession, row_id: int) -> Outbox | None:
+    return await session.get(Outbox, row_id)
+
+
+async def mark_sent(
+    session: AsyncSession, row_id: int, *, message_id: int | None, now: datetime
+) -> Outbox | None:
+    row = await session.get(Outbox, row_id)
+    if row is not None:
+        row.status, row.message_id, row.sent_at = SENT, message_id, now
+        row.attempts += 1
+        row.last_error = None
+        await session.flush()
+    return row
+
+
+async def mark_retry(
+    session: AsyncSession, row_id: int, *, error: str, next_attempt_at: datetime
+) -> Outbox | None:
+    """One more failed attempt; the row is due again at `next_attempt_at`."""
+    row = await session.get(Outbox, row_id)
+    if row is not None:
+        row.status, row.last_error, row.next_attempt_at = FAILED_TEMPORARY, error, next_attempt_at
+        row.attempts += 1
+        await session.flush()
+    return row
+
+
+async def mark_failed(session: AsyncSession, row_id: int, *, error: str) -> Outbox | None:
+    """One more failed attempt, and the last: the row will not be sent."""
+    row = await session.get(Outbox, row_id)
+    if row is not None:
+        row.status, row.last_error = FAILED_PERMANENT, error
+        row.attempts += 1
+        await session.flush()
+    return row
+
+
+async def release_sending(session: AsyncSession) -> int:
+    """Rows left `sending` by a process that stopped are due again (at-least-once)."""
+    result = await session.execute(
+        update(Outbox).where(Outbox.status == SENDING).values(status=PENDING)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    stmt = select(func.min(Outbox.next_attempt_at)).where(Outbox.status.in_(_DUE))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))
+    found = {status: int(n) for status, n in rows}
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+async def for_case(session: AsyncSession, case_id: int) -> list[Outbox]:
+    stmt = select(Outbox).where(Outbox.case_id == case_id).order_by(Outbox.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def next_due_after(session: AsyncSession, now: datetime) -> datetime | None:
+    """When the next row that is not yet due becomes due (rows due already are not counted)."""
+    stmt = select(func.min(Outbox.next_attempt_at)).where(
+        Outbox.status.in_(_DUE), Outbox.next_attempt_at > now
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def release(session: AsyncSession, row_ids: list[int]) -> int:
+    """Claimed rows that were not attempted (the dispatcher stopped, or an earlier row of the same
+    chat must be retried first) are due again, as they were."""
+    if not row_ids:
+        return 0
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(row_ids), Outbox.status == SENDING)
+        .values(status=PENDING)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
