@@ -135,8 +135,6 @@ def build_application(services: Services, *, updater: bool = True) -> App:
                 max_retries=3,
             )
         )
-        .post_init(_post_init)
-        .post_stop(_post_stop)
     )
     if not updater:
         builder = builder.updater(None)
@@ -151,7 +149,25 @@ def build_application(services: Services, *, updater: bool = True) -> App:
     return app
 
 
-async def _post_init(app: App) -> None:
+async def start_application(app: App) -> None:
+    """Initialise and start `app` with the bot's own start-up work (PTB runs `post_init` only
+    from its `run_*` helpers, which this bot does not use)."""
+    await app.initialize()
+    await _on_start(app)
+    await app.start()
+
+
+async def stop_application(app: App) -> None:
+    """Stop polling, finish the updates and the sends in hand, and shut `app` down."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await _on_stop(app)
+    await app.shutdown()
+
+
+async def _on_start(app: App) -> None:
     services: Services = app.bot_data[SERVICES_KEY]
     await warm_up(services.geo_cache)
     deliverer = Deliverer(app.bot, services)
@@ -179,8 +195,8 @@ async def _post_init(app: App) -> None:
     )
 
 
-async def _post_stop(app: App) -> None:
-    """Finish the sends in flight before the Application stops."""
+async def _on_stop(app: App) -> None:
+    """Finish the sends in flight."""
     dispatcher: Dispatcher | None = app.bot_data.pop(DISPATCHER_KEY, None)
     if dispatcher is not None:
         services: Services = app.bot_data[SERVICES_KEY]
@@ -190,14 +206,12 @@ async def _post_stop(app: App) -> None:
 
 async def run_polling(app: App, stop: asyncio.Event) -> None:
     """Poll until `stop` is set, then finish the work in hand and shut down."""
-    async with app:
-        await app.start()
+    await start_application(app)
+    try:
         assert app.updater is not None
         await app.updater.start_polling(
             allowed_updates=["message", "edited_message", "callback_query"]
         )
-        try:
-            await stop.wait()
-        finally:
-            await app.updater.stop()
-            await app.stop()
+        await stop.wait()
+    finally:
+        await stop_application(app)

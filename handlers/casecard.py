@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.cases import CaseView, EventView
 from bot.directory import Directory
@@ -202,6 +202,11 @@ def petitioner_buttons(view: CaseView) -> list[list[InlineKeyboardButton]]:
         label = _(ACTION_BUTTONS[transition.action])
         rows.append([button(label, case_data("c", view.id, transition.action))])
     return rows
+
+
+def petitioner_markup(view: CaseView) -> InlineKeyboardMarkup | None:
+    rows = petitioner_buttons(view)
+    return markup(rows) if rows else None
 
 
 async def alert(deps: CardDeps, view: CaseView, *, can_act: bool) -> Reply:

@@ -157,7 +157,7 @@ class Verdict:
 
 def judge(exc: Exception) -> Verdict:
     """Classify a failed call. The order matters: BadRequest and TimedOut are NetworkErrors."""
-    error = f"{type(exc).__name__}: {exc.message}" if isinstance(exc, TelegramError) else ""
+    error = _describe(exc)
     if isinstance(exc, RetryAfter):
         return Verdict("retry", error, retry_after=_seconds(exc.retry_after))
     if isinstance(exc, Forbidden):  # blocked by the user, kicked from the group, user deleted
@@ -173,7 +173,15 @@ def judge(exc: Exception) -> Verdict:
         return Verdict("failed", error)
     if isinstance(exc, TelegramError):  # NetworkError (timeouts, 5xx) and the rest
         return Verdict("retry", error)
-    return Verdict("retry", type(exc).__name__)
+    return Verdict("retry", error)
+
+
+def _describe(exc: Exception) -> str:
+    """The error class, and Telegram's description (which never quotes the message sent)."""
+    name = type(exc).__name__
+    if not isinstance(exc, TelegramError):
+        return name  # str() of any other error may hold payload values
+    return exc.message if exc.message.startswith(f"{name}:") else f"{name}: {exc.message}"
 
 
 def _seconds(value: int | timedelta) -> float:

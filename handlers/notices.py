@@ -23,11 +23,11 @@ from handlers.casecard import (
     CHOICES,
     CardDeps,
     alert,
+    choice_label,
     due_line,
     office_name,
-    petitioner_buttons,
+    petitioner_markup,
 )
-from handlers.keyboards import markup
 from handlers.prompts import shorten
 from handlers.replies import menu_markup
 from handlers.review import receipt
@@ -90,7 +90,7 @@ class Deliverer:
             return await self._send(item.chat_id, self._staff_message(number, p))
         # STATUS and LAPSED: the petitioner is told about a change of their case.
         text = await self._status(number, p)
-        keyboard = markup(petitioner_buttons(view)) if view.state == p.get("state") else None
+        keyboard = petitioner_markup(view) if view.state == p.get("state") else None
         return await self._send(item.chat_id, text, keyboard)
 
     async def _send(self, chat_id: int, text: str, keyboard: Any = None) -> int:
@@ -142,7 +142,7 @@ class Deliverer:
             "office": await office_name(self._deps, p.get("office_id")),
             "due": _date(p.get("due")),
             "days": p.get("days") or "",
-            "choice": _(CHOICES[p["detail"]]) if p.get("detail") in CHOICES else "",
+            "choice": choice_label(p.get("detail")) if p.get("detail") in CHOICES else "",
             "text": html.escape(shorten(str(p.get("text") or ""), 3000)),
         }
         texts = {
@@ -202,7 +202,7 @@ class Deliverer:
         values = {
             "number": number,
             "text": html.escape(shorten(str(p.get("text") or ""), 3000)),
-            "choice": _(CHOICES[p["detail"]]) if p.get("detail") in CHOICES else "",
+            "choice": choice_label(p.get("detail")) if p.get("detail") in CHOICES else "",
         }
         action = p.get("action")
         if action == "withdraw":

@@ -151,12 +151,15 @@ async def after_submit(
     if isinstance(result, PossibleDuplicate):
         return result.draft
     await replies.clear_buttons(ctx, msg)
+    ctx.services.wake_outbox()  # the receipt and the office's alert are in the outbox
     if isinstance(result, FollowUp):
         text = _(
             "Your petition was added to case <b>%(number)s</b> as a follow-up. The office "
             "handling that case will see it."
         ) % {"number": esc(result.number)}
-    else:
+    elif result.again:  # Submit pressed again: show the receipt once more, straight away
         text = receipt(result)
+    else:
+        return None
     await replies.send(ctx, actor.chat_id, Reply(text, replies.menu_markup()))
     return None

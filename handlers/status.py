@@ -20,7 +20,7 @@ from handlers import intake, prompts, replies
 from handlers.casecard import (
     CHOICES,
     CardDeps,
-    petitioner_buttons,
+    petitioner_markup,
     state_label,
     status_text,
 )
@@ -100,7 +100,7 @@ async def send_status(update: Update, ctx: Ctx, number: str) -> None:
         await ctx.bot.send_message(chat.id, text)
         return
     text = await status_text(deps(ctx), found.case, as_staff=found.as_staff)
-    keyboard = None if found.as_staff else markup(petitioner_buttons(found.case))
+    keyboard = None if found.as_staff else petitioner_markup(found.case)
     await ctx.bot.send_message(chat.id, text, reply_markup=keyboard)
 
 
@@ -120,9 +120,7 @@ async def case_press(update: Update, ctx: Ctx) -> None:
             await replies.send(ctx, actor.chat_id, prompts.Reply(_("No such case was found.")))
             return
         text = await status_text(deps(ctx), view, as_staff=False)
-        await replies.send(
-            ctx, actor.chat_id, prompts.Reply(text, markup(petitioner_buttons(view)))
-        )
+        await replies.send(ctx, actor.chat_id, prompts.Reply(text, petitioner_markup(view)))
         return
     try:
         outcome = await ctx.services.casework.petitioner_press(

@@ -9,9 +9,12 @@ as a process restart would. Tests talk to the bot only through `tests.driver`.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from bot.app import App, build_application, build_services
+from bot.app import App, build_application, build_services, start_application, stop_application
 from bot.sandbox.botapi import FakeBotApi
 from bot.sandbox.runner import EXAMPLE, sandbox_settings, stand_in_for
 from bot.services import Services
@@ -22,10 +25,23 @@ from tests.driver import Sandbox
 class BotRun:
     """A stand-in plus the real bot; use as an async context manager."""
 
-    def __init__(self, database_url: str, data_dir: Path, config: Path = EXAMPLE) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        data_dir: Path,
+        config: Path = EXAMPLE,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        **settings: Any,
+    ) -> None:
         self.database_url = database_url
         self.data_dir = data_dir
         self.config = config
+        self.clock = clock
+        # The outbox paces each chat at a tenth of Telegram's limits, so tests need not wait
+        # a second between two notices to the same person; the pacing itself is tested in
+        # test_delivery with limits of its own.
+        self.overrides = {"chat_interval": 0.05, "group_period": 3.0, **settings}
         self.api: FakeBotApi = stand_in_for(config)
         self.services: Services | None = None
         self.app: App | None = None
@@ -33,7 +49,7 @@ class BotRun:
 
     def settings(self) -> Settings:
         settings = sandbox_settings(self.api.url, self.database_url, self.config)
-        return settings.model_copy(update={"data_dir": self.data_dir})
+        return settings.model_copy(update={"data_dir": self.data_dir, **self.overrides})
 
     async def __aenter__(self) -> BotRun:
         url = await self.api.start()
@@ -49,20 +65,15 @@ class BotRun:
         await self.api.stop()
 
     async def start_bot(self) -> None:
-        self.services = await build_services(self.settings())
+        self.services = await build_services(self.settings(), clock=self.clock)
         self.app = build_application(self.services)
-        await self.app.initialize()
-        await self.app.start()
+        await start_application(self.app)
         assert self.app.updater is not None
         await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
 
     async def stop_bot(self) -> None:
         if self.app is not None:
-            if self.app.updater is not None and self.app.updater.running:
-                await self.app.updater.stop()
-            if self.app.running:
-                await self.app.stop()
-            await self.app.shutdown()
+            await stop_application(self.app)
             self.app = None
         if self.services is not None:
             await self.services.db.dispose()

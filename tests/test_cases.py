@@ -88,17 +88,21 @@ async def test_status_shows_a_case_to_its_petitioner(db: Database, directory: Di
     owner = Person(301)
     receipt = await file_case(intake, owner)
 
-    summary = await Cases(db).status(owner.user_id, receipt.number)
+    found = await Cases(db, directory).status(owner.user_id, receipt.number)
 
-    assert summary is not None
+    assert found is not None and not found.as_staff
+    summary = found.case
     assert (summary.number, summary.state, summary.office_id) == (
         receipt.number,
         "submitted",
         "cd-jinjiang",
     )
     assert summary.submitted_at == clock.now
-    assert summary.registration_due == receipt.registration_due
+    assert summary.registration_due == receipt.registration_due == summary.due_on
     assert (summary.place_code, summary.category_code) == ("510104", "0102")
+    assert [(e.action, e.to_state, e.office_id) for e in summary.history] == [
+        ("submit", "submitted", "cd-jinjiang")
+    ]
 
 
 async def test_status_of_someone_elses_case_is_none_exactly_as_for_a_missing_one(
@@ -108,7 +112,7 @@ async def test_status_of_someone_elses_case_is_none_exactly_as_for_a_missing_one
     owner, stranger = Person(302), Person(303)
     receipt = await file_case(intake, owner)
     await file_case(intake, stranger, place=WUHOU)
-    cases = Cases(db)
+    cases = Cases(db, directory)
 
     theirs = await cases.status(stranger.user_id, receipt.number)
     missing = await cases.status(stranger.user_id, "XF2026-000099")
@@ -128,9 +132,9 @@ async def test_a_closed_case_still_shows_its_state(db: Database, directory: Dire
             update(Case).where(Case.number == receipt.number).values(state=State.CLOSED.value)
         )
 
-    summary = await Cases(db).status(owner.user_id, receipt.number)
+    found = await Cases(db, directory).status(owner.user_id, receipt.number)
 
-    assert summary is not None and summary.state == "closed"
+    assert found is not None and found.case.state == "closed"
 
 
 async def test_my_cases_lists_only_ones_own_newest_first_a_page_at_a_time(
@@ -153,7 +157,12 @@ async def test_my_cases_lists_only_ones_own_newest_first_a_page_at_a_time(
     first = await cases.mine(owner.user_id, per_page=2)
     second = await cases.mine(owner.user_id, page=1, per_page=2)
 
-    # A page holds one more than asked when there is a next page.
-    assert [c.number for c in first] == mine[::-1]
-    assert [c.number for c in second] == mine[:1]
-    assert await cases.mine(999_999) == []
+    assert [c.number for c in first.items] == mine[:0:-1]
+    assert [c.number for c in second.items] == mine[:1]
+    assert (first.page, first.pages, first.total) == (0, 2, 3)
+    assert (second.page, second.pages) == (1, 2)
+    assert (await cases.mine(999_999)).items == []
+    # A page past the end shows the last page.
+    assert [c.number for c in (await cases.mine(owner.user_id, page=9, per_page=2)).items] == (
+        mine[:1]
+    )
