@@ -171,8 +171,8 @@ def judge(exc: Exception) -> Verdict:
         if "message is not modified" in text:  # an edit that was already applied
             return Verdict("sent", error)
         return Verdict("failed", error)
-    if isinstance(exc, TelegramError):  # NetworkError (timeouts, 5xx) and the rest
-        return Verdict("retry", error)
+    # NetworkError (timeouts, 5xx), the other TelegramErrors, and any other exception (a bug in
+    # `deliver`, logged with its traceback by the dispatcher): try again later.
     return Verdict("retry", error)
 
 

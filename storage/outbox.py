@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox
@@ -62,9 +62,28 @@ async def claim_due(
     messages never overtake each other; and at most `per_chat` of them, so one chat with a long
     backlog (sent at one message a second) does not take every slot of a claim.
     """
-    stmt = select(Outbox).where(Outbox.status.in_((*_DUE, SENDING))).order_by(Outbox.id)
+    # Only each chat's first rows are read, and no chat whose first row is waiting (for a retry,
+    # or in another send): otherwise a long backlog behind one retrying row would fill the read
+    # and starve every other chat until that retry.
+    ranked = select(
+        Outbox.id,
+        Outbox.chat_id,
+        Outbox.status,
+        Outbox.next_attempt_at,
+        func.row_number().over(partition_by=Outbox.chat_id, order_by=Outbox.id).label("place"),
+    ).where(Outbox.status.in_((*_DUE, SENDING)))
     if skip_chats:
-        stmt = stmt.where(Outbox.chat_id.not_in(skip_chats))
+        ranked = ranked.where(Outbox.chat_id.not_in(skip_chats))
+    first = ranked.cte("first_rows")
+    waiting = select(first.c.chat_id).where(
+        first.c.place == 1, or_(first.c.status == SENDING, first.c.next_attempt_at > now)
+    )
+    stmt = (
+        select(Outbox)
+        .join(first, first.c.id == Outbox.id)
+        .where(first.c.place <= (per_chat or limit), first.c.chat_id.not_in(waiting))
+        .order_by(Outbox.id)
+    )
     claimed: list[Outbox] = []
     blocked: set[int] = set()
     taken: dict[int, int] = {}

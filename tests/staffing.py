@@ -77,6 +77,7 @@ async def act(
     case_id: int,
     action: str,
     arg: str | None = None,
+    *,
     text: str | None = None,
 ) -> list[BotMessage]:
     """Press `action` on the case's alert, then the choice `arg`, then send `text` if asked."""
@@ -89,7 +90,7 @@ async def act(
 
 
 async def petitioner_act(
-    person: Person, case_id: int, action: str, arg: str | None = None, text: str | None = None
+    person: Person, case_id: int, action: str, arg: str | None = None, *, text: str | None = None
 ) -> list[BotMessage]:
     """The petitioner presses one of their case buttons, picks `arg`, writes `text`."""
     replies = await person.press(data=f"v1:c:{case_id}:{action}")

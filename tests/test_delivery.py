@@ -385,6 +385,31 @@ async def test_a_row_is_given_up_after_max_attempts_and_the_next_one_goes(
     assert texts(api, A) == ["after"]
 
 
+# -- claiming ---------------------------------------------------------------------------------
+
+
+async def test_a_backlog_behind_a_retry_does_not_hold_up_other_chats(db: Database) -> None:
+    delivery = Delivery(db)
+    await write(db, [(A, f"a{n}") for n in range(30)] + [(B, "b"), (C, "c")])
+    (first,) = await delivery.claim(1, set())
+    await delivery.retry(first.id, 300, "NetworkError: Bad Gateway")
+
+    claimed = await delivery.claim(2, set())
+
+    assert [(item.chat_id, item.payload["text"]) for item in claimed] == [(B, "b"), (C, "c")]
+
+
+async def test_a_claim_takes_a_chat_s_rows_in_order_and_at_most_per_chat(db: Database) -> None:
+    delivery = Delivery(db)
+    ids = await write(db, [(A, "a1"), (A, "a2"), (A, "a3"), (B, "b1"), (C, "c1"), (C, "c2")])
+
+    claimed = await delivery.claim(10, {C}, per_chat=2)
+
+    assert [item.id for item in claimed] == [ids[0], ids[1], ids[3]]
+    # a3 waits behind A's rows in flight; C is no longer skipped.
+    assert [item.payload["text"] for item in await delivery.claim(10, set())] == ["c1", "c2"]
+
+
 # -- the throttle and the classification, alone ----------------------------------------------
 
 

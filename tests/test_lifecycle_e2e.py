@@ -18,7 +18,7 @@ import pytest
 
 from bot.i18n import format_date, use_locale
 from tests.botrun import BotRun, copy_template
-from tests.dialogs import CHINESE, ENGLISH, CASE_NUMBER, Petition, cases_of, file_petition
+from tests.dialogs import CASE_NUMBER, CHINESE, ENGLISH, Petition, cases_of, file_petition
 from tests.driver import Person
 from tests.staffing import (
     CHENGDU,
@@ -176,12 +176,12 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     assert w.alert_state_accepted in alert.text
 
     # Extend by 30 days with a reason.
-    await act(jinjiang, JINJIANG, case_id, "extend", "30", "需要调取物业公司的维修记录")
+    await act(jinjiang, JINJIANG, case_id, "extend", "30", text="需要调取物业公司的维修记录")
     told = _last(await bot_texts(sb, scene.citizen.chat_id))
     assert w.extended in told and "需要调取物业公司的维修记录" in told
 
     # Answer: support, with the opinion's text; the petitioner may rate and ask for review.
-    await act(jinjiang, JINJIANG, case_id, "answer", "support", "责成物业公司<30日>内修复电梯")
+    await act(jinjiang, JINJIANG, case_id, "answer", "support", text="责成物业公司<30日>内修复电梯")
     messages = await scene.citizen.messages()
     told = messages[-1]
     assert w.answered in told.text and w.support in told.text
@@ -190,7 +190,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     assert {f"v1:c:{case_id}:rate", f"v1:c:{case_id}:request_review"} <= data
 
     # Rate: not satisfied needs a reason; the office hears of it.
-    await petitioner_act(scene.citizen, case_id, "rate", "not_satisfied", "电梯仍未修好")
+    await petitioner_act(scene.citizen, case_id, "rate", "not_satisfied", text="电梯仍未修好")
     group = await bot_texts(sb, JINJIANG.group)
     assert any(w.rated in t and "电梯仍未修好" in t for t in group)
 
@@ -198,7 +198,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     await petitioner_act(scene.citizen, case_id, "request_review", text="物业公司没有执行答复意见")
     chengdu_alert = await alert_for(sb, CHENGDU, number)
     li = await member(sb, CHENGDU)
-    await act(li, CHENGDU, case_id, "decide_review", "upheld", "维持原处理意见")
+    await act(li, CHENGDU, case_id, "decide_review", "upheld", text="维持原处理意见")
     told = _last(await bot_texts(sb, scene.citizen.chat_id))
     assert w.reviewed in told and w.upheld in told and w.recheck_until in told
     assert chengdu_alert.message_id  # the alert was posted
@@ -207,7 +207,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     await petitioner_act(scene.citizen, case_id, "request_recheck", text="请省信访局复核")
     await alert_for(sb, SICHUAN, number)
     wang = await member(sb, SICHUAN)
-    await act(wang, SICHUAN, case_id, "decide_recheck", "upheld", "维持复查意见")
+    await act(wang, SICHUAN, case_id, "decide_recheck", "upheld", text="维持复查意见")
     told = _last(await bot_texts(sb, scene.citizen.chat_id))
     assert w.rechecked in told and w.final in told
 
@@ -252,7 +252,9 @@ async def test_a_case_not_accepted_or_redirected_tells_the_petitioner_why(
     number, case_id = await _file(scene)
     jinjiang = await member(sb, JINJIANG)
 
-    await act(jinjiang, JINJIANG, case_id, action, text="该事项已进入诉讼程序，请向锦江区人民法院咨询")
+    await act(
+        jinjiang, JINJIANG, case_id, action, text="该事项已进入诉讼程序，请向锦江区人民法院咨询"
+    )
 
     told = _last(await bot_texts(sb, scene.citizen.chat_id))
     expected = scene.words.not_accepted if action == "not_accept" else scene.words.redirected
@@ -283,7 +285,7 @@ async def test_a_review_asked_after_its_window_is_refused(scene: Scene) -> None:
     _number, case_id = await _file(scene)
     jinjiang = await member(sb, JINJIANG)
     await act(jinjiang, JINJIANG, case_id, "accept")
-    await act(jinjiang, JINJIANG, case_id, "answer", "not_support", "缺乏法律依据")
+    await act(jinjiang, JINJIANG, case_id, "answer", "not_support", text="缺乏法律依据")
     [case] = await cases_of(scene.run, scene.citizen)
     assert case.due_on is not None
 

@@ -240,6 +240,7 @@ async def fail_next(request: web.Request) -> web.Response:
             retry_after=body.get("retry_after"),
             times=_int(body.get("times", 1), "times"),
             chat_id=body.get("chat_id"),
+            delay=max(float(body.get("delay", 0.0)), 0.0),
         )
     except KeyError as err:
         raise _fail(f"missing field {err}") from err
