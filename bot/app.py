@@ -15,7 +15,8 @@ from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults, ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.cases import Cases
 from bot.casework import Casework
@@ -25,6 +26,7 @@ from bot.directory import Directory, warm_up
 from bot.i18n import _, use_locale
 from bot.intake import Intake, Limits
 from bot.outbox import Delivery
+from bot.pacing import SendLimits
 from bot.petitioners import Petitioners
 from bot.refdata import sync_reference_data
 from bot.reminders import Reminders
@@ -32,7 +34,7 @@ from bot.services import Services
 from bot.settings import Settings
 from handlers import register
 from handlers.context import SERVICES_KEY, Ctx
-from handlers.delivery import Dispatcher, SendLimits
+from handlers.delivery import Dispatcher
 from handlers.jobs import daily_run, expire_drafts
 from handlers.notices import Deliverer
 from handlers.ordering import KeyedUpdateProcessor
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 
 App = Application[Any, Ctx, Any, Any, Any, Any]
 DISPATCHER_KEY = "dispatcher"
+SENDER_KEY = "sender"
 
 
 class SchemaOutdated(RuntimeError):
@@ -170,7 +173,18 @@ async def stop_application(app: App) -> None:
 async def _on_start(app: App) -> None:
     services: Services = app.bot_data[SERVICES_KEY]
     await warm_up(services.geo_cache)
-    deliverer = Deliverer(app.bot, services)
+    # The dispatcher paces its own sends and must see every 429 itself (to pause and to keep the
+    # row's status true), so it talks through a bot without the rate limiter's silent retries.
+    sender = ExtBot(
+        app.bot.token,
+        base_url=services.settings.api_base,
+        base_file_url=services.settings.file_base,
+        defaults=app.bot.defaults,
+        request=HTTPXRequest(connection_pool_size=64),
+    )
+    await sender.initialize()
+    app.bot_data[SENDER_KEY] = sender
+    deliverer = Deliverer(sender, services)
     dispatcher = Dispatcher(
         services.delivery, deliverer.deliver, SendLimits.from_settings(services.settings)
     )
@@ -202,6 +216,9 @@ async def _on_stop(app: App) -> None:
         services: Services = app.bot_data[SERVICES_KEY]
         services.wakers.remove(dispatcher.wake)
         await dispatcher.stop()
+    sender: ExtBot[None] | None = app.bot_data.pop(SENDER_KEY, None)
+    if sender is not None:
+        await sender.shutdown()
 
 
 async def run_polling(app: App, stop: asyncio.Event) -> None:

@@ -21,8 +21,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Time
 from telegram.request import HTTPXRequest
 
 from bot.outbox import Delivery, OutboxItem
+from bot.pacing import BUSY_POLL, SendLimits, Throttle, Window
 from bot.sandbox.botapi import CallRecord, FakeBotApi
-from handlers.delivery import BUSY_POLL, Deliver, Dispatcher, SendLimits, Throttle, Window, judge
+from handlers.delivery import Deliver, Dispatcher, judge
 from storage import outbox, petitioners
 from storage.db import Database
 from storage.models import Outbox, Petitioner

@@ -1,0 +1,95 @@
+"""Notices through the real bot's outbox when Telegram misbehaves: a petitioner who blocked the
+bot, a 429 with retry_after, server errors. Every notice is delivered exactly once, except to the
+blocked person, whose rows are marked failed and who is flagged unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import Outbox, Petitioner
+from tests.dialogs import CASE_NUMBER, file_petition
+from tests.driver import Person
+from tests.staffing import JINJIANG, act, alert_for, bot_texts, case_id_in, member
+
+
+async def _filed(bot: Any, citizen: Person) -> tuple[str, int]:
+    await file_petition(citizen)
+    [number] = CASE_NUMBER.findall((await bot_texts(bot.sandbox, citizen.chat_id))[-1])
+    case_id = case_id_in(await alert_for(bot.sandbox, JINJIANG, number))
+    assert case_id is not None
+    return number, case_id
+
+
+async def _rows(bot: Any) -> list[Outbox]:
+    async with bot.services.db.sessions() as session:
+        return list(await session.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+async def test_a_petitioner_who_blocked_the_bot_is_flagged_and_the_office_still_sees_the_change(
+    bot: Any,
+) -> None:
+    sb = bot.sandbox
+    citizen = await sb.user(first_name="Alice", language_code="en")
+    number, case_id = await _filed(bot, citizen)
+    bot.api.world.users[citizen.id].blocked_bot = True
+    sb.strict = False  # the 403 is the point: it must not fail the turn
+    staff = await member(sb, JINJIANG)
+
+    await act(staff, JINJIANG, case_id, "accept")
+    await sb.wait_idle()
+
+    rows = await _rows(bot)
+    to_citizen = [r for r in rows if r.chat_id == citizen.chat_id]
+    assert [(r.kind, r.status) for r in to_citizen] == [
+        ("receipt", "sent"),
+        ("status", "failed_permanent"),
+    ]
+    assert "Forbidden" in (to_citizen[-1].last_error or "")
+    async with bot.services.db.sessions() as session:
+        person = await session.get(Petitioner, citizen.id)
+    assert person is not None and person.unreachable_at is not None
+    assert all(r.status == "sent" for r in rows if r.chat_id == JINJIANG.group)
+    assert "已受理" in (await alert_for(sb, JINJIANG, number)).text  # the group writes Chinese
+
+
+async def test_a_429_and_server_errors_delay_notices_but_each_arrives_once(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # PTB 22 warns when it builds RetryAfter otherwise
+    sb = bot.sandbox
+    citizen = await sb.user(first_name="Alice", language_code="en")
+    _number, case_id = await _filed(bot, citizen)
+    staff = await member(sb, JINJIANG)
+    sb.strict = False  # the injected failures are the point
+    await sb.fail_next(
+        "sendMessage",
+        status=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        chat_id=citizen.chat_id,
+    )
+    await sb.fail_next("editMessageText", status=500, description="Internal Server Error", times=2)
+
+    await act(staff, JINJIANG, case_id, "accept")
+    for _ in range(60):  # the 429 asks for a second; the 500s back off 1 s then 2 s
+        rows = await _rows(bot)
+        if all(r.status == "sent" for r in rows):
+            break
+        await asyncio.sleep(0.25)
+    rows = await _rows(bot)
+    assert all(r.status == "sent" for r in rows), [(r.kind, r.status, r.last_error) for r in rows]
+
+    told = await bot_texts(sb, citizen.chat_id)
+    assert sum("was accepted by" in t for t in told) == 1
+    refresh = [r for r in rows if r.kind == "alert_refresh"]
+    assert refresh and refresh[-1].attempts == 3
+    [status] = [r for r in rows if r.kind == "status"]
+    assert status.attempts == 2  # refused once with 429, then sent
+    injected = Counter(c.method for c in bot.api.calls if c.injected)
+    assert injected == {"sendMessage": 1, "editMessageText": 2}
