@@ -12,7 +12,8 @@ is parked as a pending input of that person in that chat; only their next messag
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from storage.models import Attachment, Case, CaseEvent, PendingInput
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 3000  # a reason, an opinion, a follow-up: fits one message with its heading
+_MAY_RETRY = frozenset({"text_expected", "text_too_long"})  # refusals that keep the question
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ class Casework:
 
     async def staff_text(self, user_id: int, chat_id: int, text: str) -> Done | None:
         """The words a staff member was asked for; None when nothing was waiting for them."""
-        async with self._db.sessions.begin() as session:
+        async with self._void_on_refusal(user_id, chat_id), self._db.sessions.begin() as session:
             waiting = await cases.pending(session, user_id, chat_id)
             if waiting is None:
                 return None
@@ -176,7 +178,10 @@ class Casework:
             return NeedText(row.case_id, number, row.action, row.arg)
 
     async def petitioner_text(self, actor: Actor, text: str) -> Done | None:
-        async with self._db.sessions.begin() as session:
+        async with (
+            self._void_on_refusal(actor.user_id, actor.chat_id),
+            self._db.sessions.begin() as session,
+        ):
             await begin_turn(session, actor, self._now())
             row = await cases.pending(session, actor.user_id, actor.chat_id)
             if row is None:
@@ -191,7 +196,10 @@ class Casework:
 
     async def petitioner_file(self, actor: Actor, item: AttachmentIn) -> Done | None:
         """A file sent as a follow-up (the only action that takes one)."""
-        async with self._db.sessions.begin() as session:
+        async with (
+            self._void_on_refusal(actor.user_id, actor.chat_id),
+            self._db.sessions.begin() as session,
+        ):
             await begin_turn(session, actor, self._now())
             row = await cases.pending(session, actor.user_id, actor.chat_id)
             if row is None:
@@ -220,6 +228,18 @@ class Casework:
             )
             await self.notices.follow_up_file(session, case, item.kind, item.file_id, now)
             return done
+
+    @asynccontextmanager
+    async def _void_on_refusal(self, user_id: int, chat_id: int) -> AsyncIterator[None]:
+        """Drop the pending input when its action is refused (another member acted first, the
+        case moved on): the question is void, and the person's next messages are their own
+        again. Words that were only empty or too long may be sent again."""
+        try:
+            yield
+        except DomainError as error:
+            if error.code not in _MAY_RETRY:
+                await self.stop_waiting(user_id, chat_id)
+            raise
 
     async def stop_waiting(self, user_id: int, chat_id: int) -> bool:
         """Drop the pending input of this person in this chat (/cancel)."""

@@ -8,11 +8,24 @@ a choice from the message the bot posts, and answer the bot's request for words 
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import func, select
+
+from bot.intake import PossibleDuplicate, Receipt
+from bot.petitioners import Actor
 from bot.sandbox.runner import EXAMPLE
+from bot.sandbox.updates import FIRST_UPDATE_ID
+from storage.models import Case, CaseEvent, Outbox, PendingInput, Petitioner
+from tests.botrun import BotRun, copy_template
 from tests.driver import BotMessage, Person, Sandbox
 
 
@@ -105,3 +118,126 @@ async def bot_texts(sandbox: Sandbox, chat_id: int, since: int = 0) -> list[str]
     """The texts of the bot's live messages in a chat, oldest first (edits included)."""
     messages = await sandbox.chat_messages(chat_id, since=since)
     return [m.text for m in sorted(messages, key=lambda m: m.message_id) if m.from_bot]
+
+
+# --- for the authorisation and staff-command tests ---------------------------------------------
+
+
+class Clock:
+    """The bot's `now`, moved by the test: 03:00 in Beijing, before the daily job's hour, so
+    no reminder is written behind a test's back."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@asynccontextmanager
+async def running(
+    template: str, tmp_path: Path, geo_cache: Path, clock: Clock
+) -> AsyncIterator[BotRun]:
+    """The real bot on a copy of `template` (the example deployment, groups in Chinese)."""
+    run = BotRun(copy_template(template, tmp_path), geo_cache.parent, clock=clock)
+    async with run:
+        yield run
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a refused press must leave as it was: the case, its history, the outbox (every
+    chat's), the inputs waiting for someone's words."""
+
+    state: str
+    office_id: str
+    events: int
+    outbox: int
+    pending: int
+
+
+async def footprint(run: BotRun, case_id: int) -> Footprint:
+    assert run.services is not None
+    async with run.services.db.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None
+
+        async def count(model: type[Any], *where: Any) -> int:
+            stmt = select(func.count()).select_from(model).where(*where)
+            return int(await session.scalar(stmt) or 0)
+
+        return Footprint(
+            case.state,
+            case.office_id,
+            await count(CaseEvent, CaseEvent.case_id == case_id),
+            await count(Outbox),
+            await count(PendingInput),
+        )
+
+
+async def events_of(run: BotRun, case_id: int) -> list[CaseEvent]:
+    assert run.services is not None
+    async with run.services.db.sessions() as session:
+        stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        return list(await session.scalars(stmt))
+
+
+async def delivered(run: BotRun) -> None:
+    """Wait until the outbox owes nothing more and the bot is idle."""
+    assert run.services is not None and run.sandbox is not None
+    run.services.wake_outbox()
+    for _ in range(300):
+        async with run.services.db.sessions() as session:
+            stmt = select(func.count()).select_from(Outbox)
+            owed = await session.scalar(stmt.where(Outbox.status.in_(("pending", "sending"))))
+        if not owed:
+            await run.sandbox.wait_idle()
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the outbox did not empty")
+
+
+async def file_directly(
+    run: BotRun,
+    person: Person,
+    *,
+    place_code: str = "510104",
+    request: str = "请尽快修好5号楼的电梯。",
+) -> tuple[str, int]:
+    """File a petition through the intake use cases, as the dialog would, in a fraction of the
+    time; returns its number and case id. Only for a person who has not yet talked to the bot
+    through the stand-in: these turns take update ids below the stand-in's first one."""
+    assert run.services is not None
+    intake = run.services.intake
+    async with run.services.db.sessions() as session:
+        row = await session.get(Petitioner, person.id)
+    last = row.last_update_id if row is not None else 0
+    assert last < FIRST_UPDATE_ID - 100, "file directly before the person talks to the bot"
+    ids = itertools.count(last + 1)
+
+    def actor() -> Actor:
+        return Actor(person.id, person.chat_id, next(ids), person.language_code)
+
+    draft, _resumed = await intake.start(actor())
+    await intake.consent(actor(), draft.id)
+    await intake.choose_type(actor(), draft.id, "appeal")
+    await intake.choose_place(actor(), draft.id, place_code)
+    await intake.choose_category(actor(), draft.id, "0306")  # 物业管理: no legal route
+    await intake.set_request(actor(), draft.id, request)
+    await intake.add_facts(actor(), draft.id, "物业公司对三次书面投诉都没有答复。")
+    await intake.facts_done(actor(), draft.id)
+    await intake.attachments_done(actor(), draft.id)
+    await intake.set_name(actor(), draft.id, "张三")
+    await intake.set_phone(actor(), draft.id, "13800138000")
+    await intake.set_address(actor(), draft.id, "成都市锦江区红星路5号")
+    made = await intake.submit(actor(), draft.id)
+    if isinstance(made, PossibleDuplicate):  # like an earlier one: filed as a new case anyway
+        made = await intake.submit(actor(), draft.id, as_new=True)
+    assert isinstance(made, Receipt)
+    async with run.services.db.sessions() as session:
+        case_id = await session.scalar(select(Case.id).where(Case.number == made.number))
+    assert case_id is not None
+    return made.number, case_id

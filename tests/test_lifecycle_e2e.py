@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import format_date, use_locale
+from handlers.casecard import state_label
 from tests.botrun import BotRun, copy_template
 from tests.dialogs import CASE_NUMBER, CHINESE, ENGLISH, Petition, cases_of, file_petition
 from tests.driver import Person
@@ -25,6 +26,7 @@ from tests.staffing import (
     JINJIANG,
     SICHUAN,
     WUHOU,
+    Office,
     act,
     alert_for,
     bot_texts,
@@ -69,6 +71,7 @@ class Words:
     window_ended: str
     alert_state_accepted: str
     rated: str
+    staff_withdrawn: str
 
 
 WORDS = {
@@ -90,6 +93,7 @@ WORDS = {
         window_ended="cannot be asked for case",
         alert_state_accepted="Accepted — 张伟",
         rated="rated the answer",
+        staff_withdrawn="The petitioner withdrew case",
     ),
     "zh_CN": Words(
         accepted="已由",
@@ -109,6 +113,7 @@ WORDS = {
         window_ended="申请期限已于",
         alert_state_accepted="已受理 — 张伟",
         rated="评价",
+        staff_withdrawn="信访人已撤回",
     ),
 }
 
@@ -159,6 +164,14 @@ def _last(texts: list[str]) -> str:
     return texts[-1] if texts else ""
 
 
+async def _alert_shows(scene: Scene, office: Office, number: str, state: str) -> None:
+    """The office's alert about the case was edited to show `state` (in the group's language)."""
+    with use_locale(scene.language):
+        label = state_label(state)
+    alert = await alert_for(scene.run.sandbox, office, number)  # type: ignore[arg-type]
+    assert label in alert.text, (state, alert.text)
+
+
 async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Scene) -> None:
     sb = scene.run.sandbox
     assert sb is not None
@@ -179,6 +192,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     await act(jinjiang, JINJIANG, case_id, "extend", "30", text="需要调取物业公司的维修记录")
     told = _last(await bot_texts(sb, scene.citizen.chat_id))
     assert w.extended in told and "需要调取物业公司的维修记录" in told
+    await _alert_shows(scene, JINJIANG, number, "extended")
 
     # Answer: support, with the opinion's text; the petitioner may rate and ask for review.
     await act(jinjiang, JINJIANG, case_id, "answer", "support", text="责成物业公司<30日>内修复电梯")
@@ -188,6 +202,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     assert "责成物业公司<30日>内修复电梯" in told.text  # escaped, shown as written
     data = {d for row in told.buttons for _l, d in row}
     assert {f"v1:c:{case_id}:rate", f"v1:c:{case_id}:request_review"} <= data
+    await _alert_shows(scene, JINJIANG, number, "answered")
 
     # Rate: not satisfied needs a reason; the office hears of it.
     await petitioner_act(scene.citizen, case_id, "rate", "not_satisfied", text="电梯仍未修好")
@@ -197,10 +212,13 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     # Review: goes one level up, to 成都市; its group gets an alert.
     await petitioner_act(scene.citizen, case_id, "request_review", text="物业公司没有执行答复意见")
     chengdu_alert = await alert_for(sb, CHENGDU, number)
+    await _alert_shows(scene, CHENGDU, number, "review_requested")
+    await _alert_shows(scene, JINJIANG, number, "review_requested")  # the old alert follows
     li = await member(sb, CHENGDU)
     await act(li, CHENGDU, case_id, "decide_review", "upheld", text="维持原处理意见")
     told = _last(await bot_texts(sb, scene.citizen.chat_id))
     assert w.reviewed in told and w.upheld in told and w.recheck_until in told
+    await _alert_shows(scene, CHENGDU, number, "reviewed")
     assert chengdu_alert.message_id  # the alert was posted
 
     # Recheck: one more level up, to 四川省; its decision is final.
@@ -210,6 +228,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     await act(wang, SICHUAN, case_id, "decide_recheck", "upheld", text="维持复查意见")
     told = _last(await bot_texts(sb, scene.citizen.chat_id))
     assert w.rechecked in told and w.final in told
+    await _alert_shows(scene, SICHUAN, number, "rechecked")
 
     [case] = await cases_of(scene.run, scene.citizen)
     assert case.state == "rechecked" and case.office_id == "sc"
@@ -228,7 +247,8 @@ async def test_a_case_transferred_to_another_office_is_alerted_there_and_accepte
 
     told = _last(await bot_texts(sb, scene.citizen.chat_id))
     assert scene.words.transferred in told
-    await alert_for(sb, WUHOU, number)
+    await _alert_shows(scene, WUHOU, number, "transferred")
+    await _alert_shows(scene, JINJIANG, number, "transferred")
     # Jinjiang's alert now shows the transfer and offers no more actions to Jinjiang.
     old = await alert_for(sb, JINJIANG, number)
     assert all(not d.endswith(":accept") for row in old.buttons for _l, d in row)
@@ -261,6 +281,7 @@ async def test_a_case_not_accepted_or_redirected_tells_the_petitioner_why(
     assert number in told and expected in told and "锦江区人民法院" in told
     [case] = await cases_of(scene.run, scene.citizen)
     assert case.state == ("not_accepted" if action == "not_accept" else "redirected")
+    await _alert_shows(scene, JINJIANG, number, case.state)
 
 
 async def test_the_petitioner_withdraws_and_the_office_is_told(scene: Scene) -> None:
@@ -275,6 +296,9 @@ async def test_the_petitioner_withdraws_and_the_office_is_told(scene: Scene) -> 
     assert any(scene.words.withdrawn in t for t in told[-2:])
     [case] = await cases_of(scene.run, scene.citizen)
     assert case.state == "withdrawn"
+    await _alert_shows(scene, JINJIANG, number, "withdrawn")
+    group = await bot_texts(sb, JINJIANG.group)
+    assert any(number in t and scene.words.staff_withdrawn in t for t in group)
     alert = await alert_for(sb, JINJIANG, number)
     assert all(not d.endswith(":accept") for row in alert.buttons for _l, d in row)
 

@@ -18,6 +18,7 @@ const state = {
   citizenId: DEFAULT_CITIZEN.id,
   staffId: null,
   groupId: null,
+  unread: new Map(), // chat id -> messages that arrived while that chat was not on screen
 };
 
 const $ = (id) => document.getElementById(id);
@@ -208,10 +209,11 @@ function messageElement(view, pane) {
   return node;
 }
 
-function renderChat(pane) {
+/* `jump`: show the newest message even if the reader had scrolled up (another chat now). */
+function renderChat(pane, { jump = false } = {}) {
   const chatId = pane === "citizen" ? state.citizenId : state.groupId;
   const box = $(`${pane}-messages`);
-  const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  const nearBottom = jump || box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   box.replaceChildren();
   const messages = state.messages.get(chatId) || new Map();
   for (const view of [...messages.values()].sort((a, b) => a.message_id - b.message_id)) {
@@ -306,9 +308,10 @@ async function loadUsers() {
   state.users = new Map(data.users.map((u) => [u.id, u]));
   fillUserPicker($("citizen-user"), state.citizenId, [...state.users.values()].filter((u) => !isStaff(u.id)));
   // Staff identity: members of the current group first; anyone else can be played too, e.g. to
-  // check that the bot refuses a press from someone outside the office.
+  // check that the bot refuses a press from someone outside the office. So an outsider picked
+  // on purpose stays picked here; only choosing another group (selectGroup) re-defaults it.
   const members = groupMembers();
-  if (!members.includes(state.staffId)) state.staffId = members[0] || state.staffId;
+  if (!state.users.has(state.staffId)) state.staffId = members[0] || null;
   const users = [...state.users.values()];
   const ordered = [...users.filter((u) => members.includes(u.id)), ...users.filter((u) => !members.includes(u.id))];
   fillUserPicker($("staff-user"), state.staffId, ordered, members);
@@ -359,30 +362,93 @@ async function loadChats() {
   }
   const current = state.chats.get(state.groupId);
   $("staff-title").textContent = current ? `${current.title} (${current.id})` : "No staff groups configured";
+  renderUnread();
   return data.seq;
+}
+
+/* Snapshots and events race: an event may bring a newer version of a message (the bot editing
+ * an alert) while a snapshot taken before it is still on its way, or the other way round. The
+ * view with the higher seq wins, whichever arrives last. */
+function remember(view) {
+  if (!state.messages.has(view.chat_id)) state.messages.set(view.chat_id, new Map());
+  const messages = state.messages.get(view.chat_id);
+  const known = messages.get(view.message_id);
+  if (!known || known.seq <= view.seq) messages.set(view.message_id, view);
 }
 
 async function loadMessages(chatId) {
   if (chatId === null || chatId === undefined) return;
   const data = await api(`/chats/${chatId}/messages?since=0`);
-  const map = new Map();
-  for (const view of data.messages) map.set(view.message_id, view);
-  state.messages.set(chatId, map);
+  for (const view of data.messages) remember(view);
 }
 
 async function selectGroup(chatId) {
   state.groupId = chatId;
   await loadChats();
+  // A new group means a new office: act as one of its members unless already one.
+  const members = groupMembers();
+  if (members.length && !members.includes(state.staffId)) state.staffId = members[0];
   await loadUsers();
   await loadMessages(chatId);
-  renderChat("staff");
+  renderChat("staff", { jump: true });
+  markSeen();
 }
 
 async function selectCitizen(userId) {
   state.citizenId = userId;
   await loadUsers();
   await loadMessages(userId);
-  renderChat("citizen");
+  renderChat("citizen", { jump: true });
+  markSeen();
+}
+
+/* ---------- unread markers ---------- */
+
+/* On a phone only one pane shows, so a chat can be selected and still not be seen. */
+function paneShown(pane) {
+  return $(`${pane}-pane`).getClientRects().length > 0;
+}
+
+function onScreen(chatId) {
+  const pane = paneOf(chatId);
+  return pane !== null && paneShown(pane);
+}
+
+function markSeen() {
+  for (const chatId of [...state.unread.keys()]) {
+    if (onScreen(chatId)) state.unread.delete(chatId);
+  }
+  renderUnread();
+}
+
+function setBadge(node, count) {
+  let badge = node.querySelector(".badge");
+  if (!count) {
+    if (badge) badge.remove();
+    return;
+  }
+  if (!badge) {
+    badge = el("span", { class: "badge", "data-testid": "unread" });
+    node.append(badge);
+  }
+  badge.textContent = String(count);
+  badge.title = `${count} unread`;
+}
+
+/* Group tabs count their own chat; the pane switch (visible on a phone) counts what its pane
+ * holds: the current citizen's chat, or every staff group, since an alert lands in the group of
+ * whichever office is responsible, rarely the one selected. */
+function renderUnread() {
+  let staffTotal = 0;
+  for (const tab of $("group-tabs").querySelectorAll("[data-chat-id]")) {
+    const count = state.unread.get(Number(tab.dataset.chatId)) || 0;
+    staffTotal += count;
+    setBadge(tab, count);
+  }
+  const citizenButton = document.querySelector('.pane-switch [data-pane="citizen-pane"]');
+  const staffButton = document.querySelector('.pane-switch [data-pane="staff-pane"]');
+  setBadge(citizenButton, state.unread.get(state.citizenId) || 0);
+  setBadge(staffButton, staffTotal);
 }
 
 /* ---------- events ---------- */
@@ -408,11 +474,15 @@ function paneOf(chatId) {
 function applyEvent(event) {
   if (event.message) {
     const view = event.message;
-    if (!state.messages.has(view.chat_id)) state.messages.set(view.chat_id, new Map());
-    state.messages.get(view.chat_id).set(view.message_id, view);
+    remember(view);
     const pane = paneOf(view.chat_id);
     if (pane && view.from.is_bot) $(`${pane}-typing`).textContent = "";
     if (pane) renderChat(pane);
+    // Only new messages count, as in Telegram: an alert edited in place is not news.
+    if (event.type === "message" && !onScreen(view.chat_id)) {
+      state.unread.set(view.chat_id, (state.unread.get(view.chat_id) || 0) + 1);
+      renderUnread();
+    }
   } else if (event.type === "chat") {
     if (event.chat) {
       state.chats.set(event.chat.id, event.chat);
@@ -525,8 +595,14 @@ function wire() {
     button.addEventListener("click", () => {
       for (const other of document.querySelectorAll(".pane-switch button")) other.classList.toggle("active", other === button);
       for (const pane of document.querySelectorAll(".pane")) pane.classList.toggle("active", pane.id === button.dataset.pane);
+      // A hidden pane has no height, so messages that came meanwhile left it scrolled to the top.
+      const shown = button.dataset.pane.replace("-pane", "-messages");
+      $(shown).scrollTop = $(shown).scrollHeight;
+      markSeen();
     });
   }
+  // Widening the window from a phone's width shows both panes, and so their chats.
+  window.addEventListener("resize", markSeen);
 }
 
 async function main() {
