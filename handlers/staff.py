@@ -67,9 +67,14 @@ async def press(update: Update, ctx: Ctx) -> None:
     if pressed is None or pressed.side != "s":
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
-    if pressed.action == "dismiss":
-        await query.answer()
-        await replies.clear_buttons(ctx, message)
+    if pressed.action == "dismiss":  # ✖ Cancel under a choice: only that message, only staff
+        if not _shows(message, query.data):
+            await query.answer(_("This button is no longer active."), show_alert=True)
+        elif await ctx.services.cases.for_staff(user.id, pressed.case_id, chat.id) is None:
+            await query.answer(refusal(DomainError("not_authorised")), show_alert=True)
+        else:
+            await query.answer()
+            await replies.clear_buttons(ctx, message)
         return
     try:
         if pressed.action in {"full", "files", "history"}:
@@ -86,6 +91,14 @@ async def press(update: Update, ctx: Ctx) -> None:
     if pressed.arg is not None:  # a choice message: its buttons have served
         await replies.clear_buttons(ctx, message)
     await _after(ctx, chat.id, user.id, user.full_name, outcome)
+
+
+def _shows(message: Message | None, data: str) -> bool:
+    """True when `message` carries a button with `data` (forged data names one it has not)."""
+    keyboard = message.reply_markup if message is not None else None
+    return keyboard is not None and any(
+        b.callback_data == data for row in keyboard.inline_keyboard for b in row
+    )
 
 
 async def _after(ctx: Ctx, chat_id: int, user_id: int, name: str, outcome: Outcome) -> None:
@@ -111,10 +124,12 @@ async def _after(ctx: Ctx, chat_id: int, user_id: int, name: str, outcome: Outco
 
 
 async def _details(ctx: Ctx, user_id: int, chat_id: int, case_id: int, what: str) -> None:
+    # The case's own words and files go only where it may be seen: a group of its office or
+    # of a parent office, or the member's private chat — never a sibling office's group.
+    view = await ctx.services.cases.for_staff(user_id, case_id, chat_id)
+    if view is None:
+        raise DomainError("not_authorised")
     if what == "history":
-        view = await ctx.services.cases.for_staff(user_id, case_id, chat_id)
-        if view is None:
-            raise DomainError("not_authorised")
         await ctx.bot.send_message(chat_id, await status_text(deps(ctx), view, as_staff=True))
         return
     await ctx.services.casework.send_details(user_id, chat_id, case_id, what, current_locale())

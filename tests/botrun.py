@@ -8,6 +8,7 @@ as a process restart would. Tests talk to the bot only through `tests.driver`.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Callable
 from datetime import datetime
@@ -78,6 +79,21 @@ class BotRun:
         if self.services is not None:
             await self.services.db.dispose()
             self.services = None
+
+    async def drained(self, within: float = 10.0) -> None:
+        """Wait until the outbox owes nothing that is due: every notice of the last action was
+        sent (or failed for good, or waits for a later retry)."""
+        assert self.services is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            counts = await self.services.delivery.counts()
+            if counts["pending"] == 0 and counts["sending"] == 0:
+                if self.sandbox is not None:
+                    await self.sandbox.wait_idle()
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the outbox did not drain: {counts}")
 
     async def restart(self) -> None:
         """A new Application (and engine) on the same database, as after a process restart."""

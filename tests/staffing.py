@@ -76,11 +76,15 @@ def case_id_in(message: BotMessage) -> int | None:
 
 
 async def alert_for(sandbox: Sandbox, office: Office, number: str) -> BotMessage:
-    """The newest alert about case `number` in the office's group."""
-    messages = await sandbox.chat_messages(office.group)
-    for message in sorted(messages, key=lambda m: m.message_id, reverse=True):
-        if message.from_bot and number in message.text and case_id_in(message) is not None:
-            return message
+    """The newest alert about case `number` in the office's group. The outbox sends to each
+    chat on its own, so the alert may follow the petitioner's notice by a moment: wait for it
+    (a few seconds at most) rather than race it."""
+    for _attempt in range(50):
+        messages = await sandbox.chat_messages(office.group)
+        for message in sorted(messages, key=lambda m: m.message_id, reverse=True):
+            if message.from_bot and number in message.text and case_id_in(message) is not None:
+                return message
+        await asyncio.sleep(0.1)
     raise AssertionError(f"no alert for {number} in {office.id}: {[m.text for m in messages]}")
 
 

@@ -1,144 +1,21 @@
-"""The case lifecycle's use cases with a controlled clock, on SQLite and on PostgreSQL.
+"""The case lifecycle's office-side use cases with a controlled clock, on SQLite and PostgreSQL.
 
-Petitions are filed through the real intake (place 锦江区 → office cd-jinjiang) at moments the
-test sets; staff of the example deployment act in their groups (`Staff`); the petitioner acts
-in their private chat. Moments are written in Beijing time (`beijing`) and stored in UTC, so a
-deadline's last day ends at 23:59 Beijing time, which is 15:59 UTC. After each action the test
-reads the case's history and the outbox rows the action wrote; after a refused one, nothing.
+Acceptance and its 60 days, extension and its guard, transfer and the 5-working-day return,
+internal notes, and who may act at all. Moments are Beijing time (`beijing`), stored in UTC, so
+a deadline's last day ends at 23:59 Beijing time, 15:59 UTC. After each action the test reads
+the case's history and the outbox rows the action wrote in its transaction; after a refused
+one, nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import pytest
-from sqlalchemy import func, select
-
-from bot.casework import Casework, Done, NeedChoice, NeedText, Outcome
+from bot.casework import Done, NeedChoice, NeedText
 from bot.directory import Directory
-from bot.errors import DomainError
-from bot.intake import Intake
-from storage import cases
 from storage.db import Database
-from storage.models import Case, CaseEvent, Outbox
-from tests.test_intake_usecases import TZ, Clock, Person, case_row, file_case, make_intake
-
-
-@dataclass(frozen=True)
-class Staff:
-    user_id: int
-    group: int  # the office's staff group, where they act
-
-
-CHENGDU = Staff(900002, -1001000000002)
-JINJIANG = Staff(900003, -1001000000003)
-WUHOU = Staff(900004, -1001000000004)
-
-
-def beijing(month: int, day: int, hour: int = 10, minute: int = 0, year: int = 2026) -> datetime:
-    """A moment given in Beijing time, as the UTC instant the bot's clock returns."""
-    return datetime(year, month, day, hour, minute, tzinfo=TZ).astimezone(UTC)
-
-
-@dataclass
-class Desk:
-    """One deployment's intake and casework sharing the test's clock."""
-
-    db: Database
-    clock: Clock
-    intake: Intake
-    casework: Casework
-
-    async def file(self, person: Person, at: datetime) -> int:
-        """A petition filed by `person` at `at`; returns the case's id."""
-        self.clock.now = at
-        receipt = await file_case(self.intake, person)
-        return (await case_row(self.db, receipt.number)).id
-
-    async def staff(
-        self,
-        who: Staff,
-        case_id: int,
-        action: str,
-        arg: str | None = None,
-        text: str | None = None,
-    ) -> Outcome:
-        """Press `action` (with the choice `arg`), then send `text` when words are asked for."""
-        outcome = await self.casework.staff_press(who.user_id, who.group, case_id, action, arg)
-        if text is None:
-            return outcome
-        assert isinstance(outcome, NeedText), outcome
-        done = await self.casework.staff_text(who.user_id, who.group, text)
-        assert done is not None
-        return done
-
-    async def petitioner(
-        self,
-        person: Person,
-        case_id: int,
-        action: str,
-        arg: str | None = None,
-        text: str | None = None,
-    ) -> Outcome:
-        outcome = await self.casework.petitioner_press(person.next(), case_id, action, arg)
-        if text is None:
-            return outcome
-        assert isinstance(outcome, NeedText), outcome
-        done = await self.casework.petitioner_text(person.next(), text)
-        assert done is not None
-        return done
-
-    async def answered(self, person: Person, filed: datetime, answered: datetime) -> int:
-        """A case filed, accepted at once and answered (opinion `support`) at `answered`."""
-        case_id = await self.file(person, filed)
-        await self.staff(JINJIANG, case_id, "accept")
-        self.clock.now = answered
-        await self.staff(JINJIANG, case_id, "answer", "support", "经核实，补贴将于下月补发。")
-        return case_id
-
-    async def case(self, case_id: int) -> Case:
-        async with self.db.sessions() as session:
-            found = await cases.get(session, case_id)
-            assert found is not None
-            return found
-
-    async def events(self, case_id: int) -> list[CaseEvent]:
-        async with self.db.sessions() as session:
-            return await cases.events(session, case_id)
-
-    async def outbox(self) -> list[Outbox]:
-        async with self.db.sessions() as session:
-            return list((await session.execute(select(Outbox).order_by(Outbox.id))).scalars())
-
-    async def trail(self, case_id: int) -> tuple[object, ...]:
-        """Everything an action would change: the case's row, its history, the outbox."""
-        case = await self.case(case_id)
-        async with self.db.sessions() as session:
-            outbox = (await session.execute(select(func.count()).select_from(Outbox))).scalar()
-        row = {c.name: getattr(case, c.name) for c in Case.__table__.columns}
-        return row, len(await self.events(case_id)), outbox
-
-
-async def make_desk(db: Database, directory: Directory) -> Desk:
-    clock = Clock()
-    intake = await make_intake(db, directory, clock)
-    return Desk(db, clock, intake, Casework(db, directory, TZ, clock=clock))
-
-
-async def refused(desk: Desk, case_id: int, code: str, act: Awaitable[object]) -> None:
-    """`act` is refused with `code` and leaves no trace."""
-    before = await desk.trail(case_id)
-    with pytest.raises(DomainError) as raised:
-        await act
-    assert raised.value.code == code
-    assert await desk.trail(case_id) == before
-
-
-def kinds(rows: list[Outbox]) -> list[tuple[str, int]]:
-    return [(row.kind, row.chat_id) for row in rows]
-
+from tests.desk import CHENGDU, JINJIANG, WUHOU, beijing, kinds, make_desk, refused
+from tests.test_intake_usecases import Person
 
 # --- time zone --------------------------------------------------------------------------------
 
@@ -254,55 +131,94 @@ async def test_an_extension_is_refused_once_the_handling_deadline_has_passed(
     await refused(desk, other, "extension_late", text)
 
 
-# --- the review window ------------------------------------------------------------------------
+# --- transfer, return, notes, who may act ------------------------------------------------------
 
 
-async def test_a_review_may_be_requested_until_23_59_beijing_time_on_the_last_day(
+async def test_a_transferred_case_is_returned_within_five_working_days_across_national_day(
     db: Database, directory: Directory
 ) -> None:
     desk = await make_desk(db, directory)
-    owner = Person(407)
-    case_id = await desk.answered(owner, beijing(3, 2), beijing(3, 10))
-    assert (await desk.case(case_id)).due_on == date(2026, 4, 9)  # 10 March + 30
+    owner = Person(410)
+    case_id = await desk.file(owner, beijing(9, 28))  # registration due Tuesday 13 October
+    late_id = await desk.file(Person(411), beijing(9, 28))
 
-    desk.clock.now = beijing(4, 9, 23, 59)  # 15:59 UTC
+    desk.clock.now = beijing(9, 29)
+    asked = await desk.staff(JINJIANG, case_id, "transfer")
+    assert isinstance(asked, NeedChoice) and "cd-wuhou" in asked.choices
+    assert "cd-jinjiang" not in asked.choices
+    await desk.staff(JINJIANG, late_id, "transfer", "cd-wuhou")
     written = len(await desk.outbox())
-    done = await desk.petitioner(owner, case_id, "request_review", text="处理意见认定事实不清。")
+    await desk.staff(JINJIANG, case_id, "transfer", "cd-wuhou")
 
-    assert isinstance(done, Done) and done.state == "review_requested"
     case = await desk.case(case_id)
-    # 9 April + 30 = Saturday 9 May, an adjusted working day.
-    assert (case.office_id, case.due_on) == ("cd", date(2026, 5, 9))
-    event = (await desk.events(case_id))[-1]
-    assert (event.actor_kind, event.actor_id, event.from_state, event.to_state) == (
-        "petitioner",
-        owner.user_id,
-        "answered",
-        "review_requested",
+    # Five working days: 30 September, 8, 9, 10 (a worked Saturday) and 12 October.
+    assert (case.state, case.office_id, case.previous_office_id, case.return_due) == (
+        "transferred",
+        "cd-wuhou",
+        "cd-jinjiang",
+        date(2026, 10, 12),
     )
-    assert (event.office_id, event.public_text) == ("cd", "处理意见认定事实不清。")
-    # The case went one level up: the office above gets a new alert, the one below a refresh.
+    assert (case.registration_due, case.due_on) == (date(2026, 10, 14), date(2026, 10, 14))
     assert kinds((await desk.outbox())[written:]) == [
         ("status", owner.user_id),
         ("alert_refresh", JINJIANG.group),
-        ("alert", CHENGDU.group),
+        ("alert", WUHOU.group),
     ]
 
+    desk.clock.now = beijing(10, 12, 23, 59)
+    written = len(await desk.outbox())
+    done = await desk.staff(WUHOU, case_id, "return", text="该事项不属于本区管辖。")
+    assert isinstance(done, Done) and done.state == "submitted"
+    case = await desk.case(case_id)
+    assert (case.office_id, case.previous_office_id, case.return_due) == ("cd-jinjiang", None, None)
+    assert (case.registration_due, case.due_on) == (date(2026, 10, 13), date(2026, 10, 13))
+    event = (await desk.events(case_id))[-1]
+    assert (event.actor_id, event.from_state, event.to_state, event.office_id) == (
+        WUHOU.user_id,
+        "transferred",
+        "submitted",
+        "cd-jinjiang",
+    )
+    assert kinds((await desk.outbox())[written:]) == [
+        ("status", owner.user_id),
+        ("alert_refresh", WUHOU.group),
+        ("alert", JINJIANG.group),
+    ]
 
-async def test_a_review_requested_the_next_beijing_day_is_refused(
+    desk.clock.now = beijing(10, 13, 0, 0)
+    await refused(desk, late_id, "return_late", desk.staff(WUHOU, late_id, "return"))
+
+
+async def test_a_note_is_kept_internal_and_only_refreshes_the_alert(
     db: Database, directory: Directory
 ) -> None:
     desk = await make_desk(db, directory)
-    owner, other = Person(408), Person(409)
-    case_id = await desk.answered(owner, beijing(3, 2), beijing(3, 10))  # window to 9 April
-    begun = await desk.answered(other, beijing(3, 2), beijing(3, 10))
+    case_id = await desk.file(Person(413), beijing(3, 2))
+    written = len(await desk.outbox())
 
-    desk.clock.now = beijing(4, 10, 0, 0)  # still 9 April in UTC
-    await refused(desk, case_id, "window_closed", desk.petitioner(owner, case_id, "request_review"))
+    done = await desk.staff(JINJIANG, case_id, "note", text="已电话联系村委会。")
 
-    # Begun at 23:58 on the last day, its reason sent after midnight: refused as well.
-    desk.clock.now = beijing(4, 9, 23, 58)
-    assert isinstance(await desk.petitioner(other, begun, "request_review"), NeedText)
-    desk.clock.now = beijing(4, 10, 0, 1)
-    text = desk.casework.petitioner_text(other.next(), "处理意见认定事实不清。")
-    await refused(desk, begun, "window_closed", text)
+    assert isinstance(done, Done) and done.state == "submitted"
+    event = (await desk.events(case_id))[-1]
+    assert (event.action, event.public_text, event.internal_note) == (
+        "note",
+        None,
+        "已电话联系村委会。",
+    )
+    assert kinds((await desk.outbox())[written:]) == [("alert_refresh", JINJIANG.group)]
+
+
+async def test_an_action_from_the_wrong_person_or_state_changes_nothing(
+    db: Database, directory: Directory
+) -> None:
+    desk = await make_desk(db, directory)
+    owner = Person(415)
+    case_id = await desk.file(owner, beijing(3, 2))
+
+    await refused(desk, case_id, "not_authorised", desk.staff(WUHOU, case_id, "accept"))
+    not_owner = desk.petitioner(Person(416), case_id, "withdraw")
+    await refused(desk, case_id, "case_not_found", not_owner)
+    wrong_state = desk.petitioner(owner, case_id, "request_review")
+    await refused(desk, case_id, "action_unavailable", wrong_state)
+    # Staff of the office above may act on it.
+    assert isinstance(await desk.staff(CHENGDU, case_id, "accept"), Done)

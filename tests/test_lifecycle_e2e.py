@@ -151,6 +151,7 @@ async def scene(
 async def _file(scene: Scene) -> tuple[str, int]:
     """File the petition; return its number and case id (from the office's alert)."""
     await file_petition(scene.citizen, petition=scene.petition)
+    await scene.run.drained()
     texts = await bot_texts(scene.run.sandbox, scene.citizen.chat_id)  # type: ignore[arg-type]
     numbers = CASE_NUMBER.findall(texts[-1])
     assert numbers, texts[-1]
@@ -160,12 +161,16 @@ async def _file(scene: Scene) -> tuple[str, int]:
     return numbers[0], case_id
 
 
-def _last(texts: list[str]) -> str:
+async def _told(scene: Scene) -> str:
+    """The newest message the petitioner got, once every notice owed has been sent."""
+    await scene.run.drained()
+    texts = await bot_texts(scene.run.sandbox, scene.citizen.chat_id)  # type: ignore[arg-type]
     return texts[-1] if texts else ""
 
 
 async def _alert_shows(scene: Scene, office: Office, number: str, state: str) -> None:
     """The office's alert about the case was edited to show `state` (in the group's language)."""
+    await scene.run.drained()
     with use_locale(scene.language):
         label = state_label(state)
     alert = await alert_for(scene.run.sandbox, office, number)  # type: ignore[arg-type]
@@ -181,7 +186,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
 
     # Accept: the petitioner is told, with the 60-day handling deadline; the alert shows it.
     await act(jinjiang, JINJIANG, case_id, "accept")
-    told = _last(await bot_texts(sb, scene.citizen.chat_id))
+    told = await _told(scene)
     assert number in told and w.accepted in told
     with use_locale(scene.language):
         assert format_date(datetime(2027, 1, 25).date()) in told  # 2026-11-24 + 60 days
@@ -190,12 +195,13 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
 
     # Extend by 30 days with a reason.
     await act(jinjiang, JINJIANG, case_id, "extend", "30", text="需要调取物业公司的维修记录")
-    told = _last(await bot_texts(sb, scene.citizen.chat_id))
+    told = await _told(scene)
     assert w.extended in told and "需要调取物业公司的维修记录" in told
     await _alert_shows(scene, JINJIANG, number, "extended")
 
     # Answer: support, with the opinion's text; the petitioner may rate and ask for review.
     await act(jinjiang, JINJIANG, case_id, "answer", "support", text="责成物业公司<30日>内修复电梯")
+    await scene.run.drained()
     messages = await scene.citizen.messages()
     told = messages[-1]
     assert w.answered in told.text and w.support in told.text
@@ -206,6 +212,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
 
     # Rate: not satisfied needs a reason; the office hears of it.
     await petitioner_act(scene.citizen, case_id, "rate", "not_satisfied", text="电梯仍未修好")
+    await scene.run.drained()
     group = await bot_texts(sb, JINJIANG.group)
     assert any(w.rated in t and "电梯仍未修好" in t for t in group)
 
@@ -216,7 +223,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     await _alert_shows(scene, JINJIANG, number, "review_requested")  # the old alert follows
     li = await member(sb, CHENGDU)
     await act(li, CHENGDU, case_id, "decide_review", "upheld", text="维持原处理意见")
-    told = _last(await bot_texts(sb, scene.citizen.chat_id))
+    told = await _told(scene)
     assert w.reviewed in told and w.upheld in told and w.recheck_until in told
     await _alert_shows(scene, CHENGDU, number, "reviewed")
     assert chengdu_alert.message_id  # the alert was posted
@@ -226,7 +233,7 @@ async def test_a_case_goes_from_acceptance_through_review_and_recheck(scene: Sce
     await alert_for(sb, SICHUAN, number)
     wang = await member(sb, SICHUAN)
     await act(wang, SICHUAN, case_id, "decide_recheck", "upheld", text="维持复查意见")
-    told = _last(await bot_texts(sb, scene.citizen.chat_id))
+    told = await _told(scene)
     assert w.rechecked in told and w.final in told
     await _alert_shows(scene, SICHUAN, number, "rechecked")
 
@@ -245,7 +252,7 @@ async def test_a_case_transferred_to_another_office_is_alerted_there_and_accepte
 
     await act(jinjiang, JINJIANG, case_id, "transfer", WUHOU.id)
 
-    told = _last(await bot_texts(sb, scene.citizen.chat_id))
+    told = await _told(scene)
     assert scene.words.transferred in told
     await _alert_shows(scene, WUHOU, number, "transferred")
     await _alert_shows(scene, JINJIANG, number, "transferred")
@@ -257,7 +264,7 @@ async def test_a_case_transferred_to_another_office_is_alerted_there_and_accepte
     assert jinjiang.last_answer is not None and jinjiang.last_answer.get("show_alert")
     liu = await member(sb, WUHOU)
     await act(liu, WUHOU, case_id, "accept")
-    told = _last(await bot_texts(sb, scene.citizen.chat_id))
+    told = await _told(scene)
     assert scene.words.accepted in told
     [case] = await cases_of(scene.run, scene.citizen)
     assert (case.state, case.office_id) == ("accepted", "cd-wuhou")
@@ -276,7 +283,7 @@ async def test_a_case_not_accepted_or_redirected_tells_the_petitioner_why(
         jinjiang, JINJIANG, case_id, action, text="该事项已进入诉讼程序，请向锦江区人民法院咨询"
     )
 
-    told = _last(await bot_texts(sb, scene.citizen.chat_id))
+    told = await _told(scene)
     expected = scene.words.not_accepted if action == "not_accept" else scene.words.redirected
     assert number in told and expected in told and "锦江区人民法院" in told
     [case] = await cases_of(scene.run, scene.citizen)
@@ -292,6 +299,7 @@ async def test_the_petitioner_withdraws_and_the_office_is_told(scene: Scene) -> 
     await scene.citizen.say(number)  # the status, with its buttons
     await petitioner_act(scene.citizen, case_id, "withdraw")
 
+    await scene.run.drained()
     told = await bot_texts(sb, scene.citizen.chat_id)
     assert any(scene.words.withdrawn in t for t in told[-2:])
     [case] = await cases_of(scene.run, scene.citizen)
@@ -318,7 +326,7 @@ async def test_a_review_asked_after_its_window_is_refused(scene: Scene) -> None:
     scene.clock.now = datetime(last_day.year, last_day.month, last_day.day, 17, 0, tzinfo=UTC)
     await petitioner_act(scene.citizen, case_id, "request_review")
 
-    told = _last(await bot_texts(sb, scene.citizen.chat_id))
+    told = await _told(scene)
     assert scene.words.window_ended in told
     [case] = await cases_of(scene.run, scene.citizen)
     assert case.state == "answered"

@@ -20,6 +20,7 @@ from tests.staffing import JINJIANG, act, alert_for, bot_texts, case_id_in, memb
 
 async def _filed(bot: Any, citizen: Person) -> tuple[str, int]:
     await file_petition(citizen)
+    await bot.drained()
     [number] = CASE_NUMBER.findall((await bot_texts(bot.sandbox, citizen.chat_id))[-1])
     case_id = case_id_in(await alert_for(bot.sandbox, JINJIANG, number))
     assert case_id is not None
