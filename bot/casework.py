@@ -254,10 +254,9 @@ class Casework:
 
     # --- the timers --------------------------------------------------------------------------
 
-    async def lapse_windows(self, session: AsyncSession) -> list[str]:
-        """Close the cases whose review or recheck window ended before today (in the caller's
-        transaction: the daily job's)."""
-        today = deadlines.local_date(self._now(), self._tz)
+    async def lapse_windows(self, session: AsyncSession, today: date) -> list[str]:
+        """Close the cases whose review or recheck window ended before `today` (in the caller's
+        transaction: the daily job's, which decides what day it is)."""
         transition = TRANSITIONS["lapse"]
         closed: list[str] = []
         yesterday = today - timedelta(days=1)

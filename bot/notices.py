@@ -206,6 +206,7 @@ class Notices:
         *,
         today: date,
         items: list[Case],
+        more: int,
         days: int,
         now: datetime,
     ) -> bool:
@@ -216,6 +217,7 @@ class Notices:
             "locale": group[1],
             "today": today.isoformat(),
             "days": days,
+            "more": max(0, more),
             "items": [[c.number, c.state, _iso(c.due_on)] for c in items],
         }
         await self._add(session, group[0], kind=REMINDER, payload=payload, case=None, now=now)

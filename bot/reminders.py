@@ -61,14 +61,20 @@ class Reminders:
         async with self._db.sessions.begin() as session:
             if not await jobs.claim_day(session, JOB, today, now):
                 return None
-            closed = await self._casework.lapse_windows(session)
+            closed = await self._casework.lapse_windows(session, today)
             due = await cases.due_by(session, WITH_OFFICE, today + timedelta(days=self.days))
             reminded = []
             for office_id, items in groupby(due, key=lambda c: c.office_id):
-                listed = sorted(items, key=lambda c: (c.due_on or today, c.id))[:MAX_ITEMS]
+                ordered = sorted(items, key=lambda c: (c.due_on or today, c.id))
                 notices = self._casework.notices
                 if await notices.reminder(
-                    session, office_id, today=today, items=listed, days=self.days, now=now
+                    session,
+                    office_id,
+                    today=today,
+                    items=ordered[:MAX_ITEMS],
+                    more=len(ordered) - MAX_ITEMS,
+                    days=self.days,
+                    now=now,
                 ):
                     reminded.append(office_id)
         log.info(

@@ -227,4 +227,6 @@ class Deliverer:
             lines += ["", _("<b>Overdue</b>"), *overdue]
         if soon:
             lines += ["", _("<b>Due within %(days)d days</b>") % {"days": p.get("days", 3)}, *soon]
+        if p.get("more"):
+            lines.append(_("… and %(more)d more.") % {"more": p["more"]})
         return "\n".join(lines)

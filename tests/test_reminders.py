@@ -82,6 +82,7 @@ async def test_each_office_is_reminded_of_its_cases_due_within_three_days_or_ove
         "locale": "zh_CN",
         "today": "2026-03-16",
         "days": 3,
+        "more": 0,
         "items": [
             await item(overdue, "2026-03-11"),
             await item(today, "2026-03-16"),
