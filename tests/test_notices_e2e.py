@@ -7,15 +7,26 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from storage.models import Outbox, Petitioner
+from tests.botrun import BotRun, copy_template
 from tests.dialogs import CASE_NUMBER, file_petition
 from tests.driver import Person
 from tests.staffing import JINJIANG, act, alert_for, bot_texts, case_id_in, member
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 async def _filed(bot: Any, citizen: Person) -> tuple[str, int]:
@@ -94,3 +105,34 @@ async def test_a_429_and_server_errors_delay_notices_but_each_arrives_once(
     assert status.attempts == 2  # refused once with 429, then sent
     injected = Counter(c.method for c in bot.api.calls if c.injected)
     assert injected == {"sendMessage": 1, "editMessageText": 2}
+
+
+async def test_the_daily_reminder_missed_while_the_bot_was_down_is_sent_at_the_next_start(
+    sqlite_template: str, tmp_path: Path, geo_cache: Path
+) -> None:
+    clock = Clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))  # Tuesday 09:00 in Beijing
+    async with BotRun(
+        copy_template(sqlite_template, tmp_path), geo_cache.parent, clock=clock
+    ) as run:
+        sb = run.sandbox
+        assert sb is not None
+        citizen = await sb.user(first_name="Alice", language_code="en")
+        number, _case_id = await _filed(run, citizen)
+        await run.drained()
+        assert not any("⏰" in t for t in await bot_texts(sb, JINJIANG.group))
+
+        # Down for 13 days; back on Monday 7 December at 09:00: the registration deadline
+        # (9 December) is within three days.
+        await run.stop_bot()
+        clock.now += timedelta(days=13)
+        await run.start_bot()
+        for _ in range(50):  # the daily job's first check comes a second after the start
+            reminders = [t for t in await bot_texts(sb, JINJIANG.group) if "⏰" in t]
+            if reminders:
+                break
+            await asyncio.sleep(0.1)
+        assert len(reminders) == 1 and number in reminders[0]
+        await run.restart()  # the same day again: no second reminder
+        await asyncio.sleep(1.5)
+        await run.drained()
+        assert sum("⏰" in t for t in await bot_texts(sb, JINJIANG.group)) == 1
