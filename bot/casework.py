@@ -4,9 +4,10 @@ Every action goes through `_apply`, which checks it against `bot.lifecycle.TRANS
 from which state, for which petition type, with which choice), moves the clocks, appends the
 event to the case history and writes the notices it owes to the outbox — all in one
 transaction. Staff are authorised on every press: only staff of the case's office or of one of
-its parent offices may act; a petitioner may act only on their own case, and anyone else is told
-the same as for a case that does not exist. An action that needs words (a reason, an opinion)
-is parked as a pending input of that person in that chat; only their next message completes it.
+its parent offices may act, and only in the staff group of one of those offices; a petitioner
+may act only on their own case, and anyone else is told the same as for a case that does not
+exist. An action that needs words (a reason, an opinion) is parked as a pending input of that
+person in that chat; only their next message completes it.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Casework:
     ) -> Outcome:
         """A staff member pressed `action` (with `arg`, if a choice was made) on a case."""
         async with self._db.sessions.begin() as session:
-            case = await self._case_for_staff(session, user_id, case_id)
+            case = await self._case_for_staff(session, user_id, case_id, acting_in=chat_id)
             transition = self._transition(case, By.STAFF, action)
             step = await self._next_step(case, transition, arg)
             if step is not None:
@@ -108,7 +109,7 @@ class Casework:
             if waiting is None:
                 return None
             await cases.clear_pending(session, user_id, chat_id)
-            case = await self._case_for_staff(session, user_id, waiting.case_id)
+            case = await self._case_for_staff(session, user_id, waiting.case_id, acting_in=chat_id)
             transition = self._transition(case, By.STAFF, waiting.action)
             _check_text(text)
             return await self._apply(
@@ -136,11 +137,23 @@ class Casework:
         """True when `user_id` is staff of `office_id` or of one of its parent offices."""
         return await self._directory.is_staff_for(user_id, office_id)
 
-    async def _case_for_staff(self, session: AsyncSession, user_id: int, case_id: int) -> Case:
+    async def _case_for_staff(
+        self, session: AsyncSession, user_id: int, case_id: int, *, acting_in: int | None = None
+    ) -> Case:
         case = await cases.get(session, case_id, for_update=True)
         if case is None or not await self.authorised(user_id, case.office_id):
             raise DomainError("not_authorised")
+        if acting_in is not None and not await self._acts_there(acting_in, case.office_id):
+            raise DomainError("not_authorised")
         return case
+
+    async def _acts_there(self, chat_id: int, office_id: str) -> bool:
+        """Staff act in the group of the case's office or of a parent office, where its alert
+        is and where the question and the answer may be seen: not in another office's group,
+        nor in a private chat, whose next message would go to the petitioner's side."""
+        group = await self._directory.office_of_group(chat_id)
+        chain = await self._directory.office_chain(office_id)
+        return group is not None and any(o.id == group.id for o in chain)
 
     # --- the petitioner ----------------------------------------------------------------------
 

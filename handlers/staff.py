@@ -1,10 +1,11 @@
 """Staff at work: alert buttons, the words an action asks for, /case, /queue, /overdue.
 
 Every press is authorised again by `bot.casework` (staff of the case's office or a parent
-office; the state must allow the action): anyone else is refused with a message and nothing
-changes. An action that needs a choice shows its options; one that needs words asks the member
-who pressed, by name, and only that member's next message in that chat completes it. Other
-messages in a staff group are the staff's own conversation and are left alone.
+office, in one of those offices' groups; the state must allow the action): anyone else is
+refused with a message and nothing changes. An action that needs a choice shows its options;
+one that needs words asks the member who pressed, by name, and only that member's next message
+in that chat completes it. Other messages in a staff group are the staff's own conversation and
+are left alone.
 """
 
 from __future__ import annotations

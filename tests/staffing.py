@@ -128,11 +128,11 @@ async def bot_texts(sandbox: Sandbox, chat_id: int, since: int = 0) -> list[str]
 
 
 class Clock:
-    """The bot's `now`, moved by the test: 03:00 in Beijing, before the daily job's hour, so
-    no reminder is written behind a test's back."""
+    """The bot's `now`, moved by the test: by default 03:00 in Beijing, before the daily job's
+    hour, so no reminder is written behind a test's back."""
 
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -193,7 +193,7 @@ async def delivered(run: BotRun) -> None:
     """Wait until the outbox owes nothing more and the bot is idle."""
     assert run.services is not None and run.sandbox is not None
     run.services.wake_outbox()
-    for _ in range(300):
+    for _ in range(600):  # 30 s at most
         async with run.services.db.sessions() as session:
             stmt = select(func.count()).select_from(Outbox)
             owed = await session.scalar(stmt.where(Outbox.status.in_(("pending", "sending"))))

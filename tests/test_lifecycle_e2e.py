@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from tests.staffing import (
     JINJIANG,
     SICHUAN,
     WUHOU,
+    Clock,
     Office,
     act,
     alert_for,
@@ -35,19 +36,6 @@ from tests.staffing import (
     member,
     petitioner_act,
 )
-
-
-class Clock:
-    """The bot's `now`, moved by the test (a Tuesday morning in Beijing to start)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
@@ -133,7 +121,7 @@ async def scene(
     request: pytest.FixtureRequest, sqlite_template: str, tmp_path: Path, geo_cache: Path
 ) -> AsyncIterator[Scene]:
     language = request.param
-    clock = Clock()
+    clock = Clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))  # a Tuesday, 09:00 in Beijing
     run = BotRun(
         copy_template(sqlite_template, tmp_path),
         geo_cache.parent,

@@ -18,15 +18,7 @@ from storage.models import Outbox, Petitioner
 from tests.botrun import BotRun, copy_template
 from tests.dialogs import CASE_NUMBER, file_petition
 from tests.driver import Person
-from tests.staffing import JINJIANG, act, alert_for, bot_texts, case_id_in, member
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.staffing import JINJIANG, Clock, act, alert_for, bot_texts, case_id_in, member
 
 
 async def _filed(bot: Any, citizen: Person) -> tuple[str, int]:
