@@ -23,6 +23,7 @@ from bot.casework import Casework
 from bot.categories import load_categories
 from bot.deployment import load_deployment
 from bot.directory import Directory, warm_up
+from bot.flood import FloodGate
 from bot.i18n import _, use_locale
 from bot.intake import Intake, Limits
 from bot.outbox import Delivery
@@ -89,6 +90,7 @@ async def build_services(
         max_attachments=settings.max_attachments,
         max_attachment_bytes=settings.max_attachment_bytes,
         draft_timeout=timedelta(hours=settings.draft_timeout_hours),
+        max_drafts_per_day=settings.max_drafts_per_day,
     )
     casework = Casework(db, directory, deployment.tz, clock)
     return Services(
@@ -128,7 +130,12 @@ def build_application(services: Services, *, updater: bool = True) -> App:
             )
         )
         .context_types(ContextTypes(context=Ctx))
-        .concurrent_updates(KeyedUpdateProcessor(256))
+        .concurrent_updates(
+            KeyedUpdateProcessor(
+                256,
+                FloodGate(settings.flood_rate, settings.flood_burst, settings.flood_max_wait),
+            )
+        )
         # A backstop behind the outbox dispatcher's own pacing, with the same limits.
         .rate_limiter(
             AIORateLimiter(

@@ -91,6 +91,7 @@ class Limits:
     max_attachments: int = 10
     max_attachment_bytes: int = 20 * 1024 * 1024
     draft_timeout: timedelta = timedelta(hours=24)
+    max_drafts_per_day: int = 20  # new petitions one person may start in 24 hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +207,14 @@ class Intake:
             draft = await drafts.open_for(session, actor.user_id)
             if draft is not None and not fresh:
                 return await self._view(session, draft, row), True
+            now = self._now()
+            started = await drafts.count_started_since(
+                session, actor.user_id, now - timedelta(days=1)
+            )
+            if started >= self.limits.max_drafts_per_day:
+                raise DomainError("too_many_drafts", maximum=self.limits.max_drafts_per_day)
             if draft is not None:
                 draft.status = "cancelled"
-            now = self._now()
             draft = await drafts.add(
                 session,
                 Draft(

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     daily_hour: int = Field(default=8, ge=0, le=23)
     reminder_days: int = Field(default=3, ge=0, le=30)
 
+    # Abuse limits (per person): a sustained rate of updates with a burst on top, the longest an
+    # update is held back before it is dropped, and new petitions started per day.
+    flood_rate: float = Field(default=1.0, gt=0)
+    flood_burst: int = Field(default=10, ge=1)
+    flood_max_wait: float = Field(default=10.0, ge=0)
+    max_drafts_per_day: int = Field(default=20, ge=1)
+
     @property
     def api_base(self) -> str:
         """The URL PTB appends `<token>/<method>` to."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from bot.errors import DuplicateUpdate
+from bot.errors import DomainError, DuplicateUpdate
 from bot.i18n import SUPPORTED, _, language_name, set_locale
 from handlers import prompts, replies, status
 from handlers.context import Ctx
@@ -47,6 +47,9 @@ async def start(update: Update, ctx: Ctx) -> None:
     try:
         draft, resumed = await ctx.services.intake.start(actor)
     except DuplicateUpdate:
+        return
+    except DomainError as error:
+        await replies.send(ctx, actor.chat_id, prompts.Reply(replies.explain(error)))
         return
     if resumed:
         text = _("You have a petition in progress. Continue where you left off, or start over?")
@@ -140,6 +143,9 @@ async def menu_press(update: Update, ctx: Ctx) -> None:
         try:
             draft, _resumed = await ctx.services.intake.start(actor, fresh=True)
         except DuplicateUpdate:
+            return
+        except DomainError as error:
+            await replies.send(ctx, actor.chat_id, prompts.Reply(replies.explain(error)))
             return
         await show_step(ctx, actor.chat_id, draft)
     elif action == "cases":

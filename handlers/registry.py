@@ -1,6 +1,7 @@
 """Every handler, registered in one place, in priority order.
 
-Group -1 resolves the sender's locale for the whole update. Group 0 then tries, in order:
+Group -2 resolves the sender's locale for the whole update; group -1 applies flood control
+(slow, warn once, or drop). Group 0 then tries, in order:
 edited messages (before the commands, which PTB would otherwise run again for an edited
 command), commands (the staff's work in any chat), button presses by their data prefix (staff
 `v1:s:`, petitioner `v1:c:`, drafts, menu), bare case numbers, and finally any other private
@@ -24,7 +25,7 @@ from telegram.ext import (
 )
 
 from bot.cases import parse_case_number
-from handlers import intake, menu, staff, status
+from handlers import flood, intake, menu, staff, status
 from handlers.errors import on_error
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -42,7 +43,9 @@ CASE_NUMBER = _CaseNumber(name="CaseNumber")
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(TypeHandler(Update, menu.set_user_locale), group=-1)
+    app.add_handler(TypeHandler(Update, menu.set_user_locale), group=-2)
+    # Flood control after the locale (its warning is translated), before any handler.
+    app.add_handler(TypeHandler(Update, flood.gate), group=-1)
 
     # Edited messages are never treated as new answers, nor as commands run again.
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, menu.edited))

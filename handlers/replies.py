@@ -139,6 +139,13 @@ def explain(error: DomainError, **context: object) -> str:
             _("You have attached the most files allowed (%(maximum)d). Press Done to go on.") % p
         ),
         "incomplete": lambda: _("Some parts of the petition are missing. Please complete them."),
+        "too_many_drafts": lambda: (
+            _(
+                "You have started %(maximum)d petitions in the last 24 hours, the most allowed. "
+                "Please continue one you have, or try again tomorrow."
+            )
+            % p
+        ),
     }
     make = messages.get(error.code)
     return make() if make else _("That answer could not be used. Please try again.")

@@ -21,6 +21,15 @@ async def open_for(session: AsyncSession, petitioner_id: int) -> Draft | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def count_started_since(session: AsyncSession, petitioner_id: int, since: datetime) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Draft)
+        .where(Draft.petitioner_id == petitioner_id, Draft.created_at >= since)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
 async def get(session: AsyncSession, draft_id: int) -> Draft | None:
     return await session.get(Draft, draft_id)
 

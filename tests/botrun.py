@@ -42,7 +42,15 @@ class BotRun:
         # The outbox paces each chat at a tenth of Telegram's limits, so tests need not wait
         # a second between two notices to the same person; the pacing itself is tested in
         # test_delivery with limits of its own.
-        self.overrides = {"chat_interval": 0.05, "group_period": 3.0, **settings}
+        # A driver answers faster than any person, so flood control is off unless a test (of it)
+        # turns it on.
+        self.overrides = {
+            "chat_interval": 0.05,
+            "group_period": 3.0,
+            "flood_rate": 1000.0,
+            "flood_burst": 1000,
+            **settings,
+        }
         self.api: FakeBotApi = stand_in_for(config)
         self.services: Services | None = None
         self.app: App | None = None
