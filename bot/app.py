@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 App = Application[Any, Ctx, Any, Any, Any, Any]
 DISPATCHER_KEY = "dispatcher"
+# The updates the bot handles; asked for by polling and by the webhook alike.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 SENDER_KEY = "sender"
 
 
@@ -233,9 +235,7 @@ async def run_polling(app: App, stop: asyncio.Event) -> None:
     await start_application(app)
     try:
         assert app.updater is not None
-        await app.updater.start_polling(
-            allowed_updates=["message", "edited_message", "callback_query"]
-        )
+        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         await stop.wait()
     finally:
         await stop_application(app)

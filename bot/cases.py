@@ -284,6 +284,12 @@ class Cases:
             total = await cases.count_queue(session, offices, WITH_OFFICE, due_before=due_before)
         return Queue(office_id, today, [summary(c) for c in rows], total)
 
+    async def count_by_state(self) -> dict[str, int]:
+        """Cases per lifecycle state, every state (zeros included), for the metrics endpoint."""
+        async with self._db.sessions() as session:
+            found = await cases.count_by_state(session)
+        return {state.value: found.get(state.value, 0) for state in State}
+
     async def _office_for(self, user_id: int, chat_id: int) -> str | None:
         """The office a staff command in `chat_id` speaks for."""
         if self._directory is None:

@@ -1,7 +1,9 @@
 """The `petition-bot` command line: run, sandbox, db upgrade, check-config.
 
 A composition root: it reads settings, sets up logging (never the token: httpx logs request
-URLs, which contain it, so its logger is kept at WARNING), and starts what was asked for.
+URLs, which contain it, so its logger is kept at WARNING; PTB's and aiosqlite's DEBUG records
+quote message text and the webhook secret, so theirs never go below INFO), and starts what was
+asked for: polling by default, the webhook server (`bot.web`) with `run --webhook`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ def _logging(level: str) -> None:
     )
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Their DEBUG records quote whole updates, Bot API parameters (message text, the webhook
+    # secret) and SQL parameters (petition text): never below INFO.
+    for chatty in ("telegram", "aiosqlite"):
+        logging.getLogger(chatty).setLevel(max(logging.getLogger().level, logging.INFO))
 
 
 def _stop_event() -> asyncio.Event:
@@ -35,15 +41,29 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, *, webhook: bool = False) -> int:
     from bot.app import build_application, build_services, run_polling
 
-    if not settings.bot_token.get_secret_value():
-        print("PETITION_BOT_TOKEN is not set (see docs/configuration.md).", file=sys.stderr)
+    problems = [] if settings.bot_token.get_secret_value() else ["PETITION_BOT_TOKEN is not set"]
+    if webhook:
+        from bot.web import webhook_problems
+
+        problems += webhook_problems(settings)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print("See docs/configuration.md.", file=sys.stderr)
         return 2
+    stop = _stop_event()
     services = await build_services(settings)
     try:
-        await run_polling(build_application(services), _stop_event())
+        app = build_application(services, updater=not webhook)
+        if webhook:
+            from bot.web import run_webhook
+
+            await run_webhook(app, services, stop)
+        else:
+            await run_polling(app, stop)
     finally:
         await services.db.dispose()
     return 0
@@ -91,8 +111,12 @@ def _check_config(path: Path) -> int:
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="petition-bot", description=__doc__.split("\n")[0])
     sub = main.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot (long polling)")
-    run.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
+    run = sub.add_parser("run", help="run the bot (long polling, or a webhook)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve a webhook (PETITION_WEBHOOK_URL, _SECRET, _LISTEN) instead of polling",
+    )
     sandbox = sub.add_parser("sandbox", help="run the bot against a local Telegram stand-in")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8080)
@@ -115,7 +139,4 @@ def main(argv: list[str] | None = None) -> int:
         from bot.sandbox.runner import run_sandbox
 
         return asyncio.run(run_sandbox(args.host, args.port))
-    if args.webhook:
-        print("webhook mode is not available yet; run without --webhook", file=sys.stderr)
-        return 2
-    return asyncio.run(_run(settings))
+    return asyncio.run(_run(settings, webhook=args.webhook))

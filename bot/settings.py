@@ -8,8 +8,9 @@ about the deployment itself (jurisdiction, offices, staff) is in the TOML file n
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -63,3 +64,43 @@ class Settings(BaseSettings):
     @property
     def file_base(self) -> str:
         return self.bot_api_url.rstrip("/") + "/file/bot"
+
+    # Webhook mode (`petition-bot run --webhook`, docs/deployment.md): the public URL Telegram
+    # posts updates to, the secret token it sends back with each (required in that mode; checked
+    # by `bot.web.webhook_problems`, which never echoes it), the host:port the bot's own server
+    # listens on behind the reverse proxy, and the path it serves (default: the URL's path).
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_listen: str = "0.0.0.0:8443"  # all interfaces: in a container, behind the proxy
+    webhook_path: str = ""
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        _split_listen(value)
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if value and not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @property
+    def webhook_address(self) -> tuple[str, int]:
+        """`webhook_listen` as (host, port); port 0 binds a free port (tests)."""
+        return _split_listen(self.webhook_listen)
+
+    @property
+    def webhook_route(self) -> str:
+        """The path the webhook is served on: `webhook_path`, else the path of `webhook_url`."""
+        return self.webhook_path or urlsplit(self.webhook_url).path or "/"
+
+
+def _split_listen(value: str) -> tuple[str, int]:
+    """`host:port` (IPv6 in brackets: `[::]:8443`) as (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError("expected host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:8443")
+    return host.removeprefix("[").removesuffix("]"), int(port)

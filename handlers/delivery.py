@@ -18,7 +18,7 @@ import asyncio
 import logging
 import math
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -104,6 +104,14 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._feeder: asyncio.Task[None] | None = None
+        # Bot API calls made since start, by outcome ("sent", "retry", "failed"), and the 429s
+        # among the retries ("flood_wait"): read by the metrics endpoint.
+        self.attempts: Counter[str] = Counter()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the feeder task is running (started, not stopped, not crashed)."""
+        return self._feeder is not None and not self._feeder.done()
 
     async def start(self) -> None:
         """Make rows a previous run left `sending` due again, then start sending."""
@@ -202,11 +210,15 @@ class Dispatcher:
                 self.throttle.end(item.chat_id)
         except Exception as exc:
             return await self._after_failure(item, exc)
+        self.attempts["sent"] += 1
         await self._record("sent", lambda: self._delivery.sent(item.id, message_id))
         return True
 
     async def _after_failure(self, item: OutboxItem, exc: Exception) -> bool:
         verdict = judge(exc)
+        self.attempts[verdict.action] += 1
+        if verdict.retry_after is not None:
+            self.attempts["flood_wait"] += 1
         where = f"outbox row {item.id} ({item.kind}) to chat {item.chat_id}"
         if verdict.action == "sent":
             await self._record("sent", lambda: self._delivery.sent(item.id, None))

@@ -123,6 +123,11 @@ async def count_queue(
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def count_by_state(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Case.state, func.count()).group_by(Case.state))
+    return {str(state): int(n) for state, n in rows}
+
+
 async def due_by(session: AsyncSession, states: Iterable[str], last_day: date) -> list[Case]:
     """Cases in `states` whose deadline is on or before `last_day`, by office and deadline."""
     stmt = (
