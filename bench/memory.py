@@ -1,0 +1,87 @@
+"""The bot's memory with 10,000 open drafts.
+
+    python3 bench/memory.py [--drafts 10000] [--steps 3]
+
+Starts the bot (its own process, SQLite file in a temp dir) against the stand-in, then has
+`--drafts` citizens, 200 at a time, start a petition and answer its first `--steps` prompts
+(1: /new only, the draft waits for consent; 3: consent given and type chosen, the draft waits
+for the place; up to 9: the first fact of the facts step), leaving every draft open. The bot
+process's resident set size (VmRSS in /proc/<pid>/status) is read after start-up and a warm-up
+petition, after every fifth of the drafts, and at the end; its peak (VmHWM) too. The per-person
+flood gate is opened (`flood_rate` 1000/s): simulated citizens answer within milliseconds; and
+so is the overall send rate (`send_rate` 1000/s): at Telegram's 25/s the bot's rate limiter would
+stretch the run to most of an hour without changing what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from citizens import PLACES, petition
+from harness import BotProcess, Citizen, Watch, line, rss_mb, stand_in
+
+FIRST_CITIZEN = 70_000_001
+CONCURRENCY = 200
+TARGET_MB = 200
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--drafts", type=int, default=10_000)
+    parser.add_argument("--steps", type=int, default=3, choices=range(1, 10))
+    args = parser.parse_args()
+    api = await stand_in()
+    watch = Watch(api)
+    readings: list[tuple[int, float]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "bot.db"
+            opened = {"flood_rate": 1000.0, "flood_burst": 1000, "send_rate": 1000.0}
+            async with BotProcess("petition", api.url, db, **opened) as bot:
+                warm = Citizen(api, watch, FIRST_CITIZEN - 1, "en")
+                for _, what, want in petition(*PLACES[0]):
+                    await warm.do(what, want)
+                await asyncio.sleep(1)
+                readings.append((0, rss_mb(bot.pid)))
+                queue: asyncio.Queue[int] = asyncio.Queue()
+                for i in range(args.drafts):
+                    queue.put_nowait(i)
+                started = time.perf_counter()
+                done = [0]
+
+                async def worker() -> None:
+                    while not queue.empty():
+                        i = queue.get_nowait()
+                        person = Citizen(api, watch, FIRST_CITIZEN + i, ("en", "zh-hans")[i % 2])
+                        for _, what, want in petition(*PLACES[i % 2])[: args.steps]:
+                            await person.do(what, want)
+                        done[0] += 1
+                        if done[0] % (args.drafts // 5) == 0:
+                            readings.append((done[0], rss_mb(bot.pid)))
+
+                await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+                took = time.perf_counter() - started
+                await asyncio.sleep(2)  # let the last sends and commits finish
+                readings.append((args.drafts, rss_mb(bot.pid)))
+                peak = rss_mb(bot.pid, "VmHWM")
+            with sqlite3.connect(db) as conn:
+                open_drafts = conn.execute("SELECT count(*) FROM drafts WHERE status = 'open'")
+                drafts = int(open_drafts.fetchone()[0])
+    finally:
+        await api.stop()
+    before, after = readings[0][1], readings[-1][1]
+    print(f"{drafts} open drafts in the database ({args.steps} steps each, {took:.0f} s)")
+    for count, mb in readings[:-1]:
+        line(f"bot RSS with {count} drafts", f"{mb:.1f} MB")
+    line(f"bot RSS with {args.drafts} drafts", f"{after:.1f} MB", f"target ≤ {TARGET_MB} MB")
+    line("peak RSS (VmHWM)", f"{peak:.1f} MB")
+    line("growth per draft", f"{(after - before) * 1024 / args.drafts:.2f} KB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
