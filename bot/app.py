@@ -25,7 +25,9 @@ from bot.deployment import load_deployment
 from bot.directory import Directory, warm_up
 from bot.flood import FloodGate
 from bot.i18n import _, use_locale
+from bot.inbox import Inbox
 from bot.intake import Intake, Limits
+from bot.leases import Leases, Role, process_name
 from bot.outbox import Delivery
 from bot.pacing import SendLimits
 from bot.petitioners import Petitioners
@@ -39,6 +41,7 @@ from handlers.delivery import Dispatcher
 from handlers.jobs import daily_run, expire_drafts
 from handlers.notices import Deliverer
 from handlers.ordering import KeyedUpdateProcessor
+from handlers.updates import Poller, UpdatePump
 from storage.db import Database
 from storage.migrate import current, head, upgrade
 
@@ -46,6 +49,12 @@ log = logging.getLogger(__name__)
 
 App = Application[Any, Ctx, Any, Any, Any, Any]
 DISPATCHER_KEY = "dispatcher"
+SENDING_ROLE_KEY = "sending-role"
+POLLING_ROLE_KEY = "polling-role"
+PUMP_KEY = "update-pump"
+# The leases of the roles one process at a time plays (docs/deployment.md).
+SENDING_LEASE = "dispatcher"
+POLLING_LEASE = "poller"
 # The updates the bot handles; asked for by polling and by the webhook alike.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 SENDER_KEY = "sender"
@@ -95,6 +104,7 @@ async def build_services(
         max_drafts_per_day=settings.max_drafts_per_day,
     )
     casework = Casework(db, directory, deployment.tz, clock)
+    owner = process_name()
     return Services(
         settings=settings,
         deployment=deployment,
@@ -104,7 +114,7 @@ async def build_services(
         petitioners=Petitioners(db),
         cases=Cases(db, directory, deployment.tz, clock),
         casework=casework,
-        delivery=Delivery(db, clock),
+        delivery=Delivery(db, clock, owner=owner),
         reminders=Reminders(
             db,
             casework,
@@ -113,12 +123,15 @@ async def build_services(
             days=settings.reminder_days,
             clock=clock,
         ),
+        inbox=Inbox(db, owner, settings.lease_seconds),
+        leases=Leases(db, owner, settings.lease_seconds),
         geo_cache=geo_cache,
     )
 
 
-def build_application(services: Services, *, updater: bool = True) -> App:
-    """The PTB Application for `services`, with every handler and job registered."""
+def build_application(services: Services) -> App:
+    """The PTB Application for `services`, with every handler and job registered. It has no
+    Updater: updates come in through `handlers.updates` (stored before they are confirmed)."""
     settings = services.settings
     builder = (
         Application.builder()
@@ -148,9 +161,7 @@ def build_application(services: Services, *, updater: bool = True) -> App:
             )
         )
     )
-    if not updater:
-        builder = builder.updater(None)
-    app: App = builder.build()
+    app: App = builder.updater(None).build()
     app.bot_data[SERVICES_KEY] = services
     register(app)
     if app.job_queue is not None:
@@ -163,20 +174,59 @@ def build_application(services: Services, *, updater: bool = True) -> App:
 
 async def start_application(app: App) -> None:
     """Initialise and start `app` with the bot's own start-up work (PTB runs `post_init` only
-    from its `run_*` helpers, which this bot does not use)."""
+    from its `run_*` helpers, which this bot does not use), then handle stored updates. Updates
+    come in through `start_polling`, or through the webhook server (`bot.web`)."""
     await app.initialize()
     await _on_start(app)
     await app.start()
+    services: Services = app.bot_data[SERVICES_KEY]
+    pump = UpdatePump(app, services.inbox, lease_seconds=services.settings.lease_seconds)
+    app.bot_data[PUMP_KEY] = pump
+    pump.start()
+
+
+async def start_polling(app: App, long_poll: int = 30) -> None:
+    """Long-poll Telegram whenever this process holds the polling lease (one process at a time
+    polls; the others take over if it stops)."""
+    services: Services = app.bot_data[SERVICES_KEY]
+    pump: UpdatePump = app.bot_data[PUMP_KEY]
+    poller = Poller(
+        app.bot, services.inbox, pump.wake, allowed_updates=ALLOWED_UPDATES, long_poll=long_poll
+    )
+    role = Role(POLLING_LEASE, services.leases, poller.begin, poller.end)
+    app.bot_data[POLLING_ROLE_KEY] = role
+    await role.start()
 
 
 async def stop_application(app: App) -> None:
-    """Stop polling, finish the updates and the sends in hand, and shut `app` down."""
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+    """Stop taking updates, finish the updates and the sends in hand, and shut `app` down."""
+    polling: Role | None = app.bot_data.pop(POLLING_ROLE_KEY, None)
+    if polling is not None:
+        await polling.stop()
+    pump: UpdatePump | None = app.bot_data.pop(PUMP_KEY, None)
+    if pump is not None:
+        await pump.stop()
     if app.running:
         await app.stop()
     await _on_stop(app)
     await app.shutdown()
+
+
+def running_parts(app: App) -> dict[str, str]:
+    """How the bot's background parts are: the update pump ("running" or "stopped") and the
+    outbox dispatcher ("running"; "standby" while another process holds the sending lease)."""
+    pump: UpdatePump | None = app.bot_data.get(PUMP_KEY)
+    role: Role | None = app.bot_data.get(SENDING_ROLE_KEY)
+    dispatcher: Dispatcher | None = app.bot_data.get(DISPATCHER_KEY)
+    sending = "stopped"
+    if role is not None and role.alive and not role.active:
+        sending = "standby"
+    elif role is not None and role.active and dispatcher is not None and dispatcher.alive:
+        sending = "running"
+    return {
+        "updates": "running" if pump is not None and pump.alive else "stopped",
+        "outbox_dispatcher": sending,
+    }
 
 
 async def _on_start(app: App) -> None:
@@ -199,7 +249,10 @@ async def _on_start(app: App) -> None:
     )
     app.bot_data[DISPATCHER_KEY] = dispatcher
     services.wakers.append(dispatcher.wake)
-    await dispatcher.start()
+    # One process at a time sends, so the limits are one budget for all processes.
+    role = Role(SENDING_LEASE, services.leases, dispatcher.start, dispatcher.stop)
+    app.bot_data[SENDING_ROLE_KEY] = role
+    await role.start()
     for locale, language in (("en", "en"), ("zh_CN", "zh")):
         with use_locale(locale):
             commands = [
@@ -220,11 +273,13 @@ async def _on_start(app: App) -> None:
 
 async def _on_stop(app: App) -> None:
     """Finish the sends in flight."""
+    role: Role | None = app.bot_data.pop(SENDING_ROLE_KEY, None)
+    if role is not None:
+        await role.stop()
     dispatcher: Dispatcher | None = app.bot_data.pop(DISPATCHER_KEY, None)
     if dispatcher is not None:
         services: Services = app.bot_data[SERVICES_KEY]
         services.wakers.remove(dispatcher.wake)
-        await dispatcher.stop()
     sender: ExtBot[None] | None = app.bot_data.pop(SENDER_KEY, None)
     if sender is not None:
         await sender.shutdown()
@@ -234,8 +289,7 @@ async def run_polling(app: App, stop: asyncio.Event) -> None:
     """Poll until `stop` is set, then finish the work in hand and shut down."""
     await start_application(app)
     try:
-        assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await start_polling(app)
         await stop.wait()
     finally:
         await stop_application(app)

@@ -57,7 +57,7 @@ async def _run(settings: Settings, *, webhook: bool = False) -> int:
     stop = _stop_event()
     services = await build_services(settings)
     try:
-        app = build_application(services, updater=not webhook)
+        app = build_application(services)
         if webhook:
             from bot.web import run_webhook
 

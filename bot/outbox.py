@@ -3,9 +3,10 @@
 The dispatcher (`handlers.delivery`) asks `Delivery` for due rows, sends them, and reports each
 outcome here; every call is one short transaction of its own, so no transaction is ever held
 across a Telegram call. A row is marked `sending` when claimed and only afterwards `sent`, so a
-crash in between leaves it `sending` and `release_stale` makes it due again at the next start:
-delivery is at least once. This module never talks to Telegram and never decides *why* a send
-failed; `last_error` holds only an error class and Telegram's description, never message text.
+crash in between leaves it `sending` and `release_stale` makes it due again when a dispatcher
+next starts: delivery is at least once. This module never talks to Telegram and never decides
+*why* a send failed; `last_error` holds only an error class and Telegram's description, never
+message text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.leases import process_name
 from storage import outbox, petitioners
 from storage.db import Database
 from storage.models import Outbox
@@ -49,16 +51,18 @@ class Delivery:
         db: Database,
         clock: Callable[[], datetime] | None = None,
         max_attempts: int = 12,
+        owner: str | None = None,
     ) -> None:
         self._db = db
         self._now = clock or (lambda: datetime.now(UTC))
         self.max_attempts = max_attempts
+        self.owner = owner or process_name()  # this process, among those sharing the database
 
     async def release_stale(self) -> int:
-        """Rows left `sending` by a process that stopped are due again. Call before the first
-        claim, and only where a single dispatcher runs (another one's rows look the same)."""
+        """Rows left `sending` by other processes (which stopped: this one holds the sending
+        lease) are due again. Call before the first claim."""
         async with self._db.sessions.begin() as session:
-            count = await outbox.release_sending(session)
+            count = await outbox.release_sending(session, self.owner)
         if count:
             log.warning("outbox: %d rows left sending by an earlier run are due again", count)
         return count
@@ -70,7 +74,12 @@ class Delivery:
         `per_chat` for any one chat, and a chat's rows in their order."""
         async with self._db.sessions.begin() as session:
             rows = await outbox.claim_due(
-                session, self._now(), limit, skip_chats=skip_chats, per_chat=per_chat
+                session,
+                self._now(),
+                limit,
+                owner=self.owner,
+                skip_chats=skip_chats,
+                per_chat=per_chat,
             )
             return [OutboxItem.of(row) for row in rows]
 

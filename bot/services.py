@@ -10,7 +10,9 @@ from bot.cases import Cases
 from bot.casework import Casework
 from bot.deployment import Deployment
 from bot.directory import Directory
+from bot.inbox import Inbox
 from bot.intake import Intake
+from bot.leases import Leases
 from bot.outbox import Delivery
 from bot.petitioners import Petitioners
 from bot.reminders import Reminders
@@ -30,6 +32,8 @@ class Services:
     casework: Casework
     delivery: Delivery
     reminders: Reminders
+    inbox: Inbox
+    leases: Leases
     geo_cache: Path
     # Called after a use case committed outbox rows: the dispatcher looks at once.
     wakers: list[Callable[[], None]] = field(default_factory=list)

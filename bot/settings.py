@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     flood_max_wait: float = Field(default=10.0, ge=0)
     max_drafts_per_day: int = Field(default=20, ge=1)
 
+    # Several processes on one database (docs/deployment.md): how long a process's hold on a
+    # role (polling, sending the outbox) and on the updates it handles lasts without renewal;
+    # another process takes them over this long after it stopped.
+    lease_seconds: float = Field(default=15, ge=1, le=300)
+
     @property
     def api_base(self) -> str:
         """The URL PTB appends `<token>/<method>` to."""

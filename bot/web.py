@@ -4,12 +4,13 @@ A composition root. On `PETITION_WEBHOOK_LISTEN` it serves:
 
 - `POST <PETITION_WEBHOOK_PATH>`: an update from Telegram. The `X-Telegram-Bot-Api-Secret-Token`
   header must equal `PETITION_WEBHOOK_SECRET` (compared in constant time), else 403 and nothing
-  is processed; a body that is not a JSON object gets 400. The update goes to the PTB
-  Application (built without an Updater) through its update processor, as PTB's own update
-  fetcher does, and the answer is 200 at once: like polling, an update is acknowledged when it
-  is taken in, not when it has been handled (tech-notes §1.10).
-- `GET /healthz`: 200 when the database answers `SELECT 1` and the outbox dispatcher runs, else
-  503; a small JSON body either way.
+  is processed; a body that is not a JSON object gets 400. The update is stored
+  (`bot.inbox`) and only then answered 200, so an update Telegram was told arrived is never
+  lost (tech-notes §1.10); when it cannot be stored the answer is 503 and Telegram sends it
+  again. The update pump (`handlers.updates`) of this or another process then handles it.
+- `GET /healthz`: 200 when the database answers `SELECT 1`, the update pump runs and the outbox
+  dispatcher runs or stands by (another process holds the sending lease), else 503; a small
+  JSON body either way.
 - `GET /metrics`: Prometheus text (`bot.metrics`), in a registry of this server's own.
 
 Start: the Application, then the listener, then setWebhook. Stop: the listener first (no new
@@ -25,7 +26,6 @@ import hmac
 import json
 import logging
 import re
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,11 +34,20 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 
-from bot.app import ALLOWED_UPDATES, DISPATCHER_KEY, App, start_application, stop_application
+from bot.app import (
+    ALLOWED_UPDATES,
+    DISPATCHER_KEY,
+    PUMP_KEY,
+    App,
+    running_parts,
+    start_application,
+    stop_application,
+)
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from handlers.delivery import Dispatcher
+from handlers.updates import UpdatePump, chat_key
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +109,9 @@ class WebhookServer:
         host, port = self.services.settings.webhook_address
         try:
             await start_application(self.app)
+            pump = self.app.bot_data.get(PUMP_KEY)
+            if isinstance(pump, UpdatePump):
+                pump.observe = self._observe
             self._runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=10.0)
             await self._runner.setup()
             await web.TCPSite(self._runner, host, port).start()
@@ -151,11 +163,18 @@ class WebhookServer:
             self.metrics.rejected.labels("malformed").inc()
             log.warning("webhook: refused a body that is not an update (%s)", request.remote)
             return web.Response(status=400)
-        if not self.app.running:  # stopping: Telegram delivers it again later
+        try:
+            await self.services.inbox.store([(update.update_id, chat_key(update), data)])
+        except (SQLAlchemyError, OSError):
+            log.exception(
+                "webhook: storing update %d failed; Telegram will resend it", update.update_id
+            )
             return web.Response(status=503)
         kind = next((key for key in data if key in _UPDATE_TYPES), "other")
         self.metrics.updates.labels(kind).inc()
-        self.app.create_task(self._process(update, kind), update=update, name="webhook-update")
+        pump = self.app.bot_data.get(PUMP_KEY)
+        if isinstance(pump, UpdatePump):
+            pump.wake()
         return web.Response()
 
     def _parse(self, data: object) -> Update | None:
@@ -166,16 +185,8 @@ class WebhookServer:
         except (KeyError, TypeError, ValueError):
             return None
 
-    async def _process(self, update: Update, kind: str) -> None:
-        """What PTB's update fetcher does with a queued update, with the handling timed."""
-        await self.app.update_processor.process_update(update, self._timed(update, kind))
-
-    async def _timed(self, update: Update, kind: str) -> None:
-        started = time.perf_counter()
-        try:
-            await self.app.process_update(update)
-        finally:
-            self.metrics.handling.labels(kind).observe(time.perf_counter() - started)
+    def _observe(self, kind: str, seconds: float) -> None:
+        self.metrics.handling.labels(kind if kind in _UPDATE_TYPES else "other").observe(seconds)
 
     async def _health(self, _: web.Request) -> web.Response:
         database = "ok"
@@ -184,22 +195,22 @@ class WebhookServer:
                 await self.services.db.ping()
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
             database = type(exc).__name__
-        dispatcher = self._dispatcher()
-        sending = "running" if dispatcher is not None and dispatcher.alive else "stopped"
-        healthy = database == "ok" and sending == "running"
+        parts = running_parts(self.app)
+        healthy = (
+            database == "ok"
+            and parts["updates"] == "running"
+            and parts["outbox_dispatcher"] in ("running", "standby")
+        )
         if healthy != self._healthy:
             self._healthy = healthy
             log.log(
                 logging.INFO if healthy else logging.WARNING,
-                "health: database %s, outbox dispatcher %s",
+                "health: database %s, updates %s, outbox dispatcher %s",
                 database,
-                sending,
+                parts["updates"],
+                parts["outbox_dispatcher"],
             )
-        body = {
-            "status": "ok" if healthy else "unavailable",
-            "database": database,
-            "outbox_dispatcher": sending,
-        }
+        body = {"status": "ok" if healthy else "unavailable", "database": database, **parts}
         return web.json_response(body, status=200 if healthy else 503)
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:

@@ -336,3 +336,44 @@ class Outbox(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # The process whose dispatcher claimed the row (while `sending`): a dispatcher that takes
+    # over from a stopped one puts only the other processes' rows back.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- running the bot ------------------------------------------------------------------------
+
+
+class InboundUpdate(Base):
+    """An update from Telegram, stored before it is confirmed to Telegram, then handled once.
+
+    `chat_key` orders a chat's updates: while one process handles an update of a chat, no other
+    process takes that chat's updates. `lease_until` is when a handling process that stopped
+    renewing is given up on, and its updates are taken by another.
+    """
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (
+        Index("ix_inbound_updates_status_update", "status", "update_id"),
+        Index("ix_inbound_updates_chat_key_status", "chat_key", "status"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_key: Mapped[str] = mapped_column(String(48))
+    body: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(12))  # pending | handling | done | failed
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class Lease(Base):
+    """A role that one process at a time holds (polling, sending the outbox), until it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]

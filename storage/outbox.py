@@ -53,14 +53,18 @@ async def claim_due(
     now: datetime,
     limit: int,
     *,
+    owner: str,
     skip_chats: set[int],
     per_chat: int | None = None,
 ) -> list[Outbox]:
-    """The oldest due rows (not for `skip_chats`, whose queues are busy), now `sending`.
+    """The oldest due rows (not for `skip_chats`, whose queues are busy), now `sending` and
+    claimed by `owner`.
 
     A chat's rows are claimed only up to its first row that is not yet due, so one chat's
     messages never overtake each other; and at most `per_chat` of them, so one chat with a long
-    backlog (sent at one message a second) does not take every slot of a claim.
+    backlog (sent at one message a second) does not take every slot of a claim. On PostgreSQL
+    the rows are locked with `FOR UPDATE SKIP LOCKED`: a row another transaction is claiming
+    at the same moment is left to it, and so are that chat's later rows.
     """
     # Only each chat's first rows are read, and no chat whose first row is waiting (for a retry,
     # or in another send): otherwise a long backlog behind one retrying row would fill the read
@@ -78,22 +82,40 @@ async def claim_due(
     waiting = select(first.c.chat_id).where(
         first.c.place == 1, or_(first.c.status == SENDING, first.c.next_attempt_at > now)
     )
-    stmt = (
-        select(Outbox)
-        .join(first, first.c.id == Outbox.id)
+    candidates = (
+        select(first.c.id, first.c.chat_id)
         .where(first.c.place <= (per_chat or limit), first.c.chat_id.not_in(waiting))
-        .order_by(Outbox.id)
+        .order_by(first.c.id)
+        .limit(limit)
     )
+    chosen = [(row_id, chat_id) for row_id, chat_id in await session.execute(candidates)]
+    if not chosen:
+        return []
+    ids = [row_id for row_id, _ in chosen]
+    # A window function cannot be locked, so the rows it chose are read again to be locked
+    # (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises claims) and
+    # checked again: another dispatcher may have claimed some since.
+    locked = (
+        select(Outbox)
+        .where(Outbox.id.in_(ids))
+        .order_by(Outbox.id)
+        .with_for_update(skip_locked=True)
+    )
+    rows = {row.id: row for row in (await session.execute(locked)).scalars()}
     claimed: list[Outbox] = []
     blocked: set[int] = set()
     taken: dict[int, int] = {}
-    for row in (await session.execute(stmt.limit(limit * 4))).scalars():
+    for row_id, chat_id in chosen:
+        row = rows.get(row_id)
+        if row is None:  # locked by another claim: this chat's later rows must wait too
+            blocked.add(chat_id)
+            continue
         if row.chat_id in blocked:
             continue
-        if row.status == SENDING or row.next_attempt_at > now:
+        if row.status not in _DUE or row.next_attempt_at > now:
             blocked.add(row.chat_id)
             continue
-        row.status = SENDING
+        row.status, row.claimed_by = SENDING, owner
         claimed.append(row)
         taken[row.chat_id] = taken.get(row.chat_id, 0) + 1
         if per_chat is not None and taken[row.chat_id] >= per_chat:
@@ -142,10 +164,15 @@ async def mark_failed(session: AsyncSession, row_id: int, *, error: str) -> Outb
     return row
 
 
-async def release_sending(session: AsyncSession) -> int:
-    """Rows left `sending` by a process that stopped are due again (at-least-once)."""
+async def release_sending(session: AsyncSession, owner: str) -> int:
+    """Rows left `sending` by other processes' dispatchers are due again (at-least-once). Only
+    for the one dispatcher that holds the sending lease: the others have stopped sending."""
     result = await session.execute(
-        update(Outbox).where(Outbox.status == SENDING).values(status=PENDING)
+        update(Outbox)
+        .where(
+            Outbox.status == SENDING, or_(Outbox.claimed_by.is_(None), Outbox.claimed_by != owner)
+        )
+        .values(status=PENDING, claimed_by=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -182,6 +209,6 @@ async def release(session: AsyncSession, row_ids: list[int]) -> int:
     result = await session.execute(
         update(Outbox)
         .where(Outbox.id.in_(row_ids), Outbox.status == SENDING)
-        .values(status=PENDING)
+        .values(status=PENDING, claimed_by=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

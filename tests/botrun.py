@@ -15,7 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import App, build_application, build_services, start_application, stop_application
+from bot.app import (
+    App,
+    build_application,
+    build_services,
+    start_application,
+    start_polling,
+    stop_application,
+)
 from bot.sandbox.botapi import FakeBotApi
 from bot.sandbox.runner import EXAMPLE, sandbox_settings, stand_in_for
 from bot.services import Services
@@ -77,8 +84,7 @@ class BotRun:
         self.services = await build_services(self.settings(), clock=self.clock)
         self.app = build_application(self.services)
         await start_application(self.app)
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
+        await start_polling(self.app, long_poll=1)
 
     async def stop_bot(self) -> None:
         if self.app is not None:

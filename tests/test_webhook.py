@@ -65,7 +65,7 @@ class WebhookBotRun(BotRun):
 
     async def start_bot(self) -> None:
         self.services = await build_services(self.settings(), clock=self.clock)
-        self.app = build_application(self.services, updater=False)
+        self.app = build_application(self.services)
         self.server = WebhookServer(self.app, self.services)
         port = await self.server.start()
         self.base = f"http://127.0.0.1:{port}"
@@ -221,6 +221,7 @@ async def test_healthz_is_200_when_the_database_answers_and_the_dispatcher_runs(
         assert await response.json() == {
             "status": "ok",
             "database": "ok",
+            "updates": "running",
             "outbox_dispatcher": "running",
         }
 
@@ -235,6 +236,7 @@ async def test_healthz_is_503_while_the_outbox_dispatcher_is_stopped(
         assert await response.json() == {
             "status": "unavailable",
             "database": "ok",
+            "updates": "running",
             "outbox_dispatcher": "stopped",
         }
     samples = await _metrics(http, hook.base)
@@ -271,6 +273,7 @@ async def test_healthz_is_503_while_the_database_cannot_be_opened(
     assert body == {
         "status": "unavailable",
         "database": "OperationalError",
+        "updates": "running",
         "outbox_dispatcher": "running",
     }
     assert samples[("petition_database_up", "")] == 0
