@@ -1,10 +1,12 @@
 # The petition bot as one image: the project installed editable in /app, catalogs compiled,
-# running as an unprivileged user with its SQLite file on the /app/var volume.
+# running as an unprivileged user with its data (SQLite file, geocoder cache) on the /app/var
+# volume. docs/deployment.md#docker explains every step; in short:
 #
 #   docker build -t petition-bot .
-#   docker run --rm -e PETITION_BOT_TOKEN=... -v petition-data:/app/var petition-bot
-#   docker run --rm -e PETITION_CONFIG=/config/deployment.toml -v "$PWD/config:/config:ro" \
+#   docker run --rm -v /etc/petition-bot:/config:ro -e PETITION_CONFIG=/config/deployment.toml \
 #       petition-bot petition-bot check-config
+#   docker run -d --name petition-bot --stop-timeout 30 --env-file /etc/petition-bot.env \
+#       -v petition-data:/app/var -v /etc/petition-bot:/config:ro petition-bot
 #
 # Every setting is an environment variable (docs/configuration.md). The project is installed
 # editable on purpose: bot/i18n.py finds the catalogs at ../locales next to bot/, and the
@@ -46,6 +48,14 @@ VOLUME ["/app/var"]
 
 ENV PETITION_CONFIG=/app/examples/deployment.toml \
     PETITION_DATABASE_URL=sqlite+aiosqlite:////app/var/petition-bot.db \
+    PETITION_DATA_DIR=/app/var \
     PETITION_LOG_LEVEL=INFO
 
+# The webhook server's port (PETITION_WEBHOOK_LISTEN, default 0.0.0.0:8443), used only by
+# `petition-bot run --webhook`; polling needs no port.
+EXPOSE 8443
+
+# No HEALTHCHECK: the default command polls, and a polling process serves no HTTP at all. In
+# webhook mode add one at `docker run` (--health-cmd, docs/deployment.md#docker) on /healthz.
+# `docker stop` sends SIGTERM; give the bot --stop-timeout 30 to finish its updates and sends.
 CMD ["petition-bot", "run"]

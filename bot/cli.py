@@ -42,7 +42,8 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _run(settings: Settings, *, webhook: bool = False) -> int:
-    from bot.app import build_application, build_services, run_polling
+    from bot.app import SchemaOutdated, build_application, build_services, run_polling
+    from storage.migrate import head
 
     problems = [] if settings.bot_token.get_secret_value() else ["PETITION_BOT_TOKEN is not set"]
     if webhook:
@@ -55,7 +56,15 @@ async def _run(settings: Settings, *, webhook: bool = False) -> int:
         print("See docs/configuration.md.", file=sys.stderr)
         return 2
     stop = _stop_event()
-    services = await build_services(settings)
+    try:
+        services = await build_services(settings)
+    except SchemaOutdated as outdated:
+        print(
+            f"The database schema is at revision {outdated}, this version needs {head()}: "
+            "back the database up, then run `petition-bot db upgrade` (docs/deployment.md).",
+            file=sys.stderr,
+        )
+        return 1
     try:
         app = build_application(services)
         if webhook:
