@@ -137,15 +137,20 @@ async def _serve(kind: str, api_url: str, database: str, overrides: dict[str, An
         await echo.stop()
         await echo.shutdown()
         return
-    from bot.app import build_application, build_services, start_application, stop_application  # noqa: PLC0415
+    from bot.app import (  # noqa: PLC0415
+        build_application,
+        build_services,
+        start_application,
+        start_polling,
+        stop_application,
+    )
 
     settings = sandbox_settings(api_url, f"sqlite+aiosqlite:///{database}", EXAMPLE)
     settings = settings.model_copy(update={"data_dir": Path(database).parent, **overrides})
     services = await build_services(settings, upgrade_any=True)
     bot = build_application(services)
     await start_application(bot)  # then poll as bot.app.run_polling does
-    assert bot.updater is not None
-    await bot.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+    await start_polling(bot)
     print("READY", flush=True)
     await stop.wait()
     await stop_application(bot)
