@@ -200,6 +200,23 @@ async def show_step(ctx: Ctx, chat_id: int, draft: DraftView) -> None:
         await replies.send(ctx, chat_id, reply)
 
 
+async def resume(ctx: Ctx, actor: Actor) -> None:
+    """An update applied already: Telegram's own redeliveries never get here (the stored
+    updates are unique), so its process stopped after applying it and perhaps before answering.
+    Show the person where they are now: the current step, or the menu."""
+    draft = await ctx.services.intake.current(actor.user_id)
+    if draft is not None:
+        await show_step(ctx, actor.chat_id, draft)
+        return
+    await replies.send(
+        ctx,
+        actor.chat_id,
+        prompts.Reply(
+            _("No petition is in progress. What would you like to do?"), replies.menu_markup()
+        ),
+    )
+
+
 async def dispatch_message(update: Update, ctx: Ctx) -> None:
     """Any message in the private chat while a draft is open: hand it to the draft's step."""
     message = update.effective_message
@@ -208,7 +225,8 @@ async def dispatch_message(update: Update, ctx: Ctx) -> None:
     try:
         draft = await ctx.services.intake.current(actor.user_id, actor.update_id)
     except DuplicateUpdate:
-        return  # redelivered by Telegram: it was applied and answered the first time
+        await resume(ctx, actor)
+        return
     if draft is None:
         await replies.send(
             ctx,
@@ -274,7 +292,7 @@ async def dispatch_press(update: Update, ctx: Ctx) -> None:
     try:
         draft = await ctx.services.intake.current(actor.user_id, actor.update_id)
         redelivered = False
-    except DuplicateUpdate:  # applied and answered the first time; only Submit shows again
+    except DuplicateUpdate:  # applied before its process stopped: see `resume`
         draft, redelivered = None, True
     try:
         if (
@@ -285,6 +303,8 @@ async def dispatch_press(update: Update, ctx: Ctx) -> None:
             await _submit_again(ctx, actor, press)
             return
         if redelivered:
+            await replies.answer(query)
+            await resume(ctx, actor)
             return
         view = await _route_press(ctx, actor, draft, press, msg)
     except DomainError as error:
@@ -292,7 +312,9 @@ async def dispatch_press(update: Update, ctx: Ctx) -> None:
         await replies.send(ctx, actor.chat_id, prompts.Reply(await _explain(ctx, error)))
         return
     except DuplicateUpdate:
-        return  # answered when it was first delivered; Telegram refuses a second answer
+        await replies.answer(query)
+        await resume(ctx, actor)
+        return
     except StaleAction:
         await replies.answer(query, _("This button is no longer active."))
         await replies.clear_buttons(ctx, msg)
@@ -307,10 +329,10 @@ async def dispatch_press(update: Update, ctx: Ctx) -> None:
 
 
 async def _submit_again(ctx: Ctx, actor: Actor, press: Press) -> None:
-    """Submit on a draft that is no longer open (pressed twice, or the update redelivered): the
-    use case finds the case made from it, and its receipt is shown again. The first Submit took
-    the buttons off, and answered the press: this one is left unanswered, as it may be that same
-    press redelivered, and Telegram refuses to answer a callback query twice."""
+    """Submit on a draft that is no longer open (pressed twice, or handled again after its
+    process stopped): the use case finds the case made from it, and its receipt is shown
+    again. The first Submit took the buttons off, and answered the press: this one is left
+    unanswered, as it may be that same press, and Telegram refuses a second answer."""
     result = await ctx.services.intake.submit(actor, press.draft_id)
     view = await review.after_submit(ctx, actor, result, None)
     if view is not None:

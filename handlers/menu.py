@@ -12,7 +12,7 @@ from bot.errors import DomainError, DuplicateUpdate
 from bot.i18n import SUPPORTED, _, language_name, set_locale
 from handlers import prompts, replies, status
 from handlers.context import Ctx
-from handlers.intake import actor_of, show_step
+from handlers.intake import actor_of, resume, show_step
 from handlers.keyboards import button, markup, menu_data
 
 
@@ -46,7 +46,8 @@ async def start(update: Update, ctx: Ctx) -> None:
     actor = actor_of(update)
     try:
         draft, resumed = await ctx.services.intake.start(actor)
-    except DuplicateUpdate:
+    except DuplicateUpdate:  # applied before its process stopped
+        await resume(ctx, actor)
         return
     except DomainError as error:
         await replies.send(ctx, actor.chat_id, prompts.Reply(replies.explain(error)))
@@ -88,7 +89,8 @@ async def cancel(update: Update, ctx: Ctx) -> None:
         return
     try:
         cancelled = await ctx.services.intake.cancel(actor)
-    except DuplicateUpdate:
+    except DuplicateUpdate:  # applied before its process stopped
+        await resume(ctx, actor)
         return
     text = (
         _("Your petition was cancelled. Nothing was submitted.")
@@ -142,7 +144,8 @@ async def menu_press(update: Update, ctx: Ctx) -> None:
     elif action == "restart":
         try:
             draft, _resumed = await ctx.services.intake.start(actor, fresh=True)
-        except DuplicateUpdate:
+        except DuplicateUpdate:  # applied before its process stopped
+            await resume(ctx, actor)
             return
         except DomainError as error:
             await replies.send(ctx, actor.chat_id, prompts.Reply(replies.explain(error)))

@@ -239,6 +239,10 @@ class FakeBotApi:
                 self.errors.append(record)
                 log.info("bot call %s refused: %s", record.method, err.description)
             return web.json_response(err.payload(), status=err.status)
+        except ConnectionResetError:
+            # The bot went away in the middle of its request (it was killed): nobody to answer.
+            record.status, record.description = 499, "client closed the connection"
+            return web.Response(status=499)
         except Exception:
             # A bug in the stand-in, not in the bot: answer like Telegram's rare 500s, and keep
             # it in `errors` so no test passes over it.
