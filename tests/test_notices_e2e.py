@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Outbox, Petitioner
-from tests.botrun import BotRun, copy_template
+from tests.botrun import BotRun
 from tests.dialogs import CASE_NUMBER, file_petition
 from tests.driver import Person
 from tests.staffing import JINJIANG, Clock, act, alert_for, bot_texts, case_id_in, member
@@ -100,12 +100,10 @@ async def test_a_429_and_server_errors_delay_notices_but_each_arrives_once(
 
 
 async def test_the_daily_reminder_missed_while_the_bot_was_down_is_sent_at_the_next_start(
-    sqlite_template: str, tmp_path: Path, geo_cache: Path
+    prepared_database_url: str, geo_cache: Path
 ) -> None:
     clock = Clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))  # Tuesday 09:00 in Beijing
-    async with BotRun(
-        copy_template(sqlite_template, tmp_path), geo_cache.parent, clock=clock
-    ) as run:
+    async with BotRun(prepared_database_url, geo_cache.parent, clock=clock) as run:
         sb = run.sandbox
         assert sb is not None
         citizen = await sb.user(first_name="Alice", language_code="en")

@@ -47,9 +47,9 @@ class Scene:
 
 
 @pytest.fixture
-async def scene(sqlite_template: str, tmp_path: Path, geo_cache: Path) -> AsyncIterator[Scene]:
+async def scene(prepared_database_url: str, geo_cache: Path) -> AsyncIterator[Scene]:
     clock = Clock()
-    async with running(sqlite_template, tmp_path, geo_cache, clock) as run:
+    async with running(prepared_database_url, geo_cache, clock) as run:
         assert run.sandbox is not None
         citizen = await run.sandbox.user(first_name="Alice", language_code="en")
         yield Scene(run, run.sandbox, clock, citizen)

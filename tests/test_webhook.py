@@ -4,7 +4,8 @@ of its own, and serves /healthz and /metrics.
 
 `WebhookBotRun` is `BotRun` with the Application built without an Updater and served by
 `bot.web.WebhookServer`, exactly as `petition-bot run --webhook` does; the last tests run that
-command itself in a child process and stop it with SIGTERM. SQLite only.
+command itself in a child process and stop it with SIGTERM. Every test that runs the bot runs
+once on SQLite and once on PostgreSQL (`backend` in conftest).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from bot.settings import Settings
 from bot.web import SECRET_HEADER, WebhookServer, webhook_problems
 from storage.db import Database
 from storage.models import Outbox
-from tests.botrun import BotRun, copy_template
+from tests.botrun import BotRun
 from tests.dialogs import CASE_NUMBER, cases_of, draft_button, file_petition
 from tests.driver import Person, Sandbox
 
@@ -81,8 +82,8 @@ class WebhookBotRun(BotRun):
 
 
 @pytest.fixture
-async def hook(sqlite_template: str, tmp_path: Path, geo_cache: Path) -> AsyncIterator[Any]:
-    run = WebhookBotRun(copy_template(sqlite_template, tmp_path), geo_cache.parent)
+async def hook(prepared_database_url: str, geo_cache: Path) -> AsyncIterator[Any]:
+    run = WebhookBotRun(prepared_database_url, geo_cache.parent)
     async with run:
         yield run
 
@@ -244,13 +245,21 @@ async def test_healthz_is_503_while_the_outbox_dispatcher_is_stopped(
 
 
 async def test_healthz_is_503_while_the_database_cannot_be_opened(
-    hook: Any, http: aiohttp.ClientSession, tmp_path: Path
+    hook: Any, http: aiohttp.ClientSession, backend: str, tmp_path: Path
 ) -> None:
-    # The same bot's server, over a database whose directory is gone. (Disposing of the running
-    # bot's engine would not do: the next check simply opens a new connection.)
-    gone = tmp_path / "gone"
-    broken = Database(f"sqlite+aiosqlite:///{gone}/bot.db")  # creates the directory
-    gone.rmdir()
+    # The same bot's server, over a database that cannot be opened: a SQLite file whose
+    # directory is gone, or a PostgreSQL database that does not exist on the server. (Disposing
+    # of the running bot's engine would not do: the next check simply opens a new connection.)
+    # /healthz names the error's class, which SQLAlchemy picks by driver.
+    if backend == "sqlite":
+        gone = tmp_path / "gone"
+        broken = Database(f"sqlite+aiosqlite:///{gone}/bot.db")  # creates the directory
+        gone.rmdir()
+        error = "OperationalError"
+    else:
+        server_url, _name = hook.database_url.rsplit("/", 1)
+        broken = Database(f"{server_url}/petition_test_missing")
+        error = "DBAPIError"  # asyncpg's InvalidCatalogNameError, wrapped
     services = dataclasses.replace(
         hook.services,
         db=broken,
@@ -272,7 +281,7 @@ async def test_healthz_is_503_while_the_database_cannot_be_opened(
 
     assert body == {
         "status": "unavailable",
-        "database": "OperationalError",
+        "database": error,
         "updates": "running",
         "outbox_dispatcher": "running",
     }
@@ -487,7 +496,7 @@ def _free_port() -> int:
 
 
 async def test_petition_bot_run_webhook_serves_until_sigterm_then_exits_0(
-    sqlite_template: str, tmp_path: Path, geo_cache: Path
+    prepared_database_url: str, tmp_path: Path, geo_cache: Path
 ) -> None:
     api = stand_in_for(EXAMPLE)
     api_url = await api.start()
@@ -505,7 +514,7 @@ async def test_petition_bot_run_webhook_serves_until_sigterm_then_exits_0(
                 env=_environment(
                     bot_token=SANDBOX_TOKEN,
                     bot_api_url=api_url,
-                    database_url=copy_template(sqlite_template, tmp_path),
+                    database_url=prepared_database_url,
                     config=str(EXAMPLE),
                     data_dir=str(geo_cache.parent),
                     webhook_url=f"http://127.0.0.1:{port}{PATH}",
