@@ -29,11 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import BotProcess, line, percentiles, stand_in
+from harness import BotProcess, cpu_of, line, percentiles, stand_in
 from seeding import create_schema, fast_engine, seed_cases
 from sqlalchemy import insert
 
+from bot.outbox import Delivery
 from bot.sandbox.botapi import CallRecord
+from storage.db import Database
 from storage.models import Outbox
 
 SEND_RATE, CHAT_INTERVAL, GROUP_RATE, GROUP_PERIOD = 25.0, 1.0, 20, 60.0  # the defaults
@@ -55,10 +57,16 @@ def write_outbox(db: Path, notices: int, alerts: bool) -> tuple[list[int], dict[
     now = datetime.now(UTC)
     row: dict[str, Any] = {"status": "pending", "attempts": 0, "next_attempt_at": now,
                            "created_at": now, "payload": {"locale": "zh_CN"}}  # fmt: skip
+    # Each group's alerts spread over the whole run too: the groups take turns, so that no group
+    # gets more than 20 a minute's worth of the rows (a first version queued one group's alerts
+    # after another's, so that the last group's could not all go before the run's end).
+    per_office = {office: ids[: min(per_group, notices // 10 // len(groups))]
+                  for office, ids in by_office.items()}  # fmt: skip
+    turns = sorted((turn, office, case_id) for office, ids in per_office.items()
+                   for turn, case_id in enumerate(ids))  # fmt: skip
     to_groups = [
         {**row, "chat_id": groups[office], "kind": "alert", "case_id": case_id}
-        for office, ids in by_office.items()
-        for case_id in ids[: min(per_group, notices // 10 // len(groups))]
+        for _, office, case_id in turns
         if alerts
     ]
     status = {"action": "accept", "due": "2026-12-31", "detail": None, "text": None, "days": None}
@@ -126,6 +134,20 @@ def refused(sends: list[CallRecord]) -> dict[str, int]:
     return over
 
 
+async def claim_cost(db: Path, times: int = 10) -> float:
+    """CPU milliseconds (this process, the SQL thread included) of one claim of a row, as the
+    dispatcher's feeder makes it, with the whole outbox due; the row is put back."""
+    database = Database(f"sqlite+aiosqlite:///{db}")
+    delivery = Delivery(database)
+    started = time.process_time()
+    for _ in range(times):
+        items = await delivery.claim(1, set(), 2)
+        await delivery.unclaim([item.id for item in items])
+    cost = (time.process_time() - started) / times * 1000
+    await database.dispose()
+    return cost
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--notices", type=int, default=2000)
@@ -135,17 +157,20 @@ async def main() -> None:
         db = Path(tmp) / "bot.db"
         await create_schema(db)
         people, groups = write_outbox(db, args.notices, alerts=not args.no_alerts)
+        claim_ms = await claim_cost(db)
         api = await stand_in()
         for person in people:
             api.add_user(person, f"Citizen {person}", language_code="zh-hans")
         sends: list[CallRecord] = []
         try:
             started = time.time()
-            async with BotProcess("petition", api.url, db):
+            async with BotProcess("petition", api.url, db) as bot:
+                cpu = cpu_of(bot.pid)
                 deadline = time.monotonic() + args.notices / SEND_RATE * 2 + 120
                 # The bot is another process: the database is the only place to look.
                 while owed(db) and time.monotonic() < deadline:  # noqa: ASYNC110
                     await asyncio.sleep(0.5)
+                cpu = cpu_of(bot.pid) - cpu
             sends = [c for c in api.calls if c.chat_id is not None and c.status == 200
                      and c.method.lower().startswith(("send", "edit"))]  # fmt: skip
             errors = [c for c in api.calls if c.status not in (200, None, 409)]
@@ -173,6 +198,12 @@ async def main() -> None:
         line(f"next notice to a chat ({len(gaps)}) p50/p99/max",
              f"{g50:.1f} / {g99:.1f} / {max(gaps):.1f} s", "(≥ 1 s by the limit)")  # fmt: skip
     line("total time (bot start to last send)", f"{sends[-1].at - started:.1f} s")
+    line("bot CPU while draining", f"{cpu:.0f} s", f"({cpu / span:.0%} of one core)")
+    line(f"one claim with {args.notices} rows due", f"{claim_ms:.1f} ms of CPU")
+    tail = [c for c in sends if c.at > sends[-1].at - span / 10]
+    to_groups = sum(1 for c in tail if (c.chat_id or 0) < 0)
+    line("sends in the last tenth of the time", f"{len(tail)}, {to_groups} of them to groups",
+         f"(even pace: {len(sends) // 10})")  # fmt: skip
     for limit, count in refused(sends).items():
         line(f"429s: {limit}", str(count), "target 0")
     line("calls the stand-in refused", str(len(errors)))

@@ -146,7 +146,8 @@ async def _serve(kind: str, api_url: str, database: str, overrides: dict[str, An
     )
 
     settings = sandbox_settings(api_url, f"sqlite+aiosqlite:///{database}", EXAMPLE)
-    settings = settings.model_copy(update={"data_dir": Path(database).parent, **overrides})
+    data_dir = Path(overrides.pop("data_dir", Path(database).parent))  # the geocoder's cache
+    settings = settings.model_copy(update={"data_dir": data_dir, **overrides})
     services = await build_services(settings, upgrade_any=True)
     bot = build_application(services)
     await start_application(bot)  # then poll as bot.app.run_polling does
@@ -245,10 +246,17 @@ class Citizen:
         return await self.press(what, want)
 
     async def say(self, text: str, want: Want, within: float = 600) -> float:
+        return await self.send({"text": text}, want, within)
+
+    async def share_location(self, latitude: float, longitude: float, want: Want) -> float:
+        return await self.send({"location": {"latitude": latitude, "longitude": longitude}}, want)
+
+    async def send(self, body: JsonDict, want: Want, within: float = 600) -> float:
+        """Send a message as the stand-in's control API builds it from `body`."""
         world = self.api.world
         chat = world.chats[self.id]
-        _, fields = message_content(world, {"text": text})
-        message = world.add_message(chat, self.id, "text", **fields)
+        kind, fields = message_content(world, body)
+        message = world.add_message(chat, self.id, kind, **fields)
         hide_one_time_keyboard(world, chat, message)
         return await self._turn(lambda: {"message": world.message_json(message)}, want, within)
 

