@@ -68,7 +68,7 @@ class BotRun:
 
     async def __aenter__(self) -> BotRun:
         url = await self.api.start()
-        self.sandbox = Sandbox(url, settle=0.2)
+        self.sandbox = Sandbox(url, settle=0.2, busy=self.owes)
         await self.sandbox.__aenter__()
         await self.start_bot()
         return self
@@ -92,6 +92,13 @@ class BotRun:
         if self.services is not None:
             await self.services.db.dispose()
             self.services = None
+
+    async def owes(self) -> bool:
+        """Whether the running bot's outbox has rows due to be sent (pending or sending)."""
+        if self.services is None:
+            return False
+        counts = await self.services.delivery.counts()
+        return counts["pending"] + counts["sending"] > 0
 
     async def drained(self, within: float = 10.0) -> None:
         """Wait until the outbox owes nothing that is due: every notice of the last action was

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -78,9 +79,18 @@ class Sandbox:
     """The control side of a running `FakeBotApi` (async context manager)."""
 
     def __init__(
-        self, url: str, *, timeout: float = 15.0, settle: float = 0.3, strict: bool = True
+        self,
+        url: str,
+        *,
+        timeout: float = 15.0,
+        settle: float = 0.3,
+        strict: bool = True,
+        busy: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        # Whether the bot still owes messages it has committed to send (its outbox): a turn is
+        # over only when it owes nothing, however long a loaded machine takes to send them.
+        self.busy = busy
         self.timeout = timeout
         self.settle = settle
         # strict: a turn during which the stand-in refused a bot call fails at once, naming it.
@@ -251,6 +261,7 @@ class Sandbox:
                 and not state["bot_calls_in_flight"]
                 and state["idle_for"] >= self.settle
                 and now - confirmed_at >= self.settle
+                and not (self.busy is not None and await self.busy())
             ):
                 return
             if now > deadline:
