@@ -6,12 +6,9 @@ from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models import Attachment, Case, CaseAlert, CaseCounter, CaseEvent, PendingInput
 
 
@@ -19,11 +16,7 @@ async def next_seq(session: AsyncSession, year: int) -> int:
     """Hand out the next sequence number of `year`, atomically on SQLite and PostgreSQL."""
     values = {"year": year, "last": 1}
     bump = {"last": CaseCounter.last + 1}
-    stmt: PgInsert | SqliteInsert
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(CaseCounter).values(values)
-    else:
-        stmt = sqlite_insert(CaseCounter).values(values)
+    stmt = dialect_insert(session, CaseCounter).values(values)
     upsert = stmt.on_conflict_do_update(index_elements=[CaseCounter.year], set_=bump)
     return int((await session.execute(upsert.returning(CaseCounter.last))).scalar_one())
 

@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -49,6 +53,14 @@ def create_engine(url: str) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> PgInsert | SqliteInsert:
+    """An INSERT for `table` in the session's dialect, which has `on_conflict_do_…` (both
+    PostgreSQL and SQLite have ON CONFLICT, with the same form)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
 
 
 class Database:

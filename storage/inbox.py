@@ -17,12 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models import InboundUpdate
 
 PENDING = "pending"
@@ -52,11 +49,7 @@ async def add(
     ]
     if not values:
         return 0
-    stmt: PgInsert | SqliteInsert
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(InboundUpdate)
-    else:
-        stmt = sqlite_insert(InboundUpdate)
+    stmt = dialect_insert(session, InboundUpdate)
     inserted = await session.execute(
         stmt.on_conflict_do_nothing(index_elements=[InboundUpdate.update_id]).returning(
             InboundUpdate.update_id

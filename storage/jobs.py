@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models import JobRun
 
 
@@ -18,12 +15,8 @@ async def claim_day(session: AsyncSession, name: str, day: date, now: datetime) 
 
     One statement, so two processes asking at once cannot both get True.
     """
-    stmt: PgInsert | SqliteInsert
     values = {"name": name, "last_day": day, "ran_at": now}
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(JobRun).values(values)
-    else:
-        stmt = sqlite_insert(JobRun).values(values)
+    stmt = dialect_insert(session, JobRun).values(values)
     upsert = stmt.on_conflict_do_update(
         index_elements=[JobRun.name],
         set_={"last_day": day, "ran_at": now},

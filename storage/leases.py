@@ -9,12 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models import Lease
 
 
@@ -23,12 +20,8 @@ async def hold(
 ) -> bool:
     """Take lease `name` for `owner` until `until` if it is free, expired or already `owner`'s;
     whether `owner` holds it now."""
-    stmt: PgInsert | SqliteInsert
     values = {"name": name, "owner": owner, "expires_at": until}
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(Lease).values(values)
-    else:
-        stmt = sqlite_insert(Lease).values(values)
+    stmt = dialect_insert(session, Lease).values(values)
     upsert = stmt.on_conflict_do_update(
         index_elements=[Lease.name],
         set_={"owner": owner, "expires_at": until},

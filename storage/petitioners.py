@@ -6,12 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models import Petitioner
 
 
@@ -39,11 +36,7 @@ async def add(session: AsyncSession, petitioner: Petitioner) -> Petitioner:
 async def add_if_missing(session: AsyncSession, **values: Any) -> None:
     """Insert a petitioner unless one with this user_id exists or is being inserted: two first
     updates of a new person in separate transactions must not collide on the primary key."""
-    stmt: PgInsert | SqliteInsert
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(Petitioner).values(values)
-    else:
-        stmt = sqlite_insert(Petitioner).values(values)
+    stmt = dialect_insert(session, Petitioner).values(values)
     await session.execute(stmt.on_conflict_do_nothing(index_elements=[Petitioner.user_id]))
 
 
