@@ -1,6 +1,7 @@
 """The outbox dispatcher: sends owed messages to Telegram within its limits, with retries.
 
-One feeder task claims due rows (`bot.outbox.Delivery`) into per-chat queues; one worker task
+One feeder task claims due rows (`bot.outbox.Delivery`) into per-chat queues, a second's worth
+at a time (a claim's cost grows with the backlog, so it is not made once per send); one worker task
 per chat with rows sends them in order through `deliver` (exactly one Bot API call per row), so
 different chats go concurrently. Every send passes the `Throttle` (`bot.pacing`) first: at most
 `per_second` sends in any second overall, `chat_interval` between two sends to a chat, and
@@ -18,6 +19,7 @@ import asyncio
 import logging
 import math
 import random
+import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from bot.pacing import SendLimits, Throttle
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[OutboxItem], Awaitable[int | None]]
+CLAIM_EVERY = 0.25  # seconds between two claims while rows are in hand (see Dispatcher)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +97,21 @@ class Dispatcher:
         self._delivery, self._deliver = delivery, deliver
         self.throttle = Throttle(limits)
         self._backoff, self._backoff_cap, self._poll = backoff, backoff_cap, poll
-        # Rows held in memory (queued or in flight): about two seconds' worth, so a claim never
-        # takes more than will be sent soon; per chat, the same two seconds at its own pace.
-        self._capacity = max(4, math.ceil(2 * limits.per_second))
+        # Rows held in memory (queued or in flight): about three seconds' worth, so a claim never
+        # takes more than will be sent soon; per chat, two seconds at its own pace. A claim reads
+        # the outbox's due rows, which costs more the longer the backlog (tens of milliseconds
+        # of CPU with 10,000 rows due), so the feeder does not claim after every send: only
+        # when a second's worth of slots is free, and, unless nothing is in hand or new rows
+        # were committed here, at most every CLAIM_EVERY.
+        self._capacity = max(4, math.ceil(3 * limits.per_second))
+        self._batch = max(1, self._capacity // 3)
         self._per_chat = max(1, min(self._capacity, math.ceil(2 / limits.chat_interval)))
         self._queues: dict[int, deque[OutboxItem]] = {}  # a chat has a queue iff a worker
         self._workers: set[asyncio.Task[None]] = set()
         self._in_flight = 0
         self._wake = asyncio.Event()
+        self._fresh = True  # rows were committed by this process since the last claim
+        self._claimed_at = -math.inf
         self._stopping = asyncio.Event()
         self._feeder: asyncio.Task[None] | None = None
         # Bot API calls made since start, by outcome ("sent", "retry", "failed"), and the 429s
@@ -132,6 +142,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """New rows were committed: look now instead of at the next poll."""
+        self._fresh = True
         self._wake.set()
 
     # -- the feeder ------------------------------------------------------------------------
@@ -139,8 +150,10 @@ class Dispatcher:
     async def _feed(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()  # before claiming: a wake during the claim means "look again"
-            free = self._capacity - self._in_flight - sum(map(len, self._queues.values()))
-            if free > 0:
+            wait = self._poll
+            if self._claim_now():
+                self._fresh, self._claimed_at = False, time.monotonic()
+                free = self._capacity - self._in_hand()
                 try:
                     items = await self._delivery.claim(free, set(self._queues), self._per_chat)
                 except Exception:
@@ -148,15 +161,30 @@ class Dispatcher:
                     items = []
                 for item in items:
                     self._enqueue(item)
-            self.throttle.prune()
+                self.throttle.prune()
+                try:
+                    due = await self._delivery.seconds_to_next()
+                except Exception:
+                    log.exception("outbox: reading the next due time failed")
+                    due = None
+                if due is not None:
+                    wait = min(wait, due + 0.001)
+            elif self._in_hand() <= self._capacity - self._batch:  # only the interval waits
+                wait = max(0.0, self._claimed_at + CLAIM_EVERY - time.monotonic())
             # Until a worker frees a slot, `wake` is called, or the next row is due; at most
             # `poll`, which finds rows committed by another process (that cannot wake this one).
-            try:
-                due = await self._delivery.seconds_to_next()
-            except Exception:
-                log.exception("outbox: reading the next due time failed")
-                due = None
-            await _wait(self._wake, self._poll if due is None else min(self._poll, due + 0.001))
+            await _wait(self._wake, wait)
+
+    def _in_hand(self) -> int:
+        return self._in_flight + sum(map(len, self._queues.values()))
+
+    def _claim_now(self) -> bool:
+        in_hand = self._in_hand()
+        if self._capacity - in_hand < self._batch:
+            return False
+        if not in_hand or self._fresh:
+            return True
+        return time.monotonic() - self._claimed_at >= CLAIM_EVERY
 
     def _enqueue(self, item: OutboxItem) -> None:
         queue = self._queues.get(item.chat_id)
