@@ -125,6 +125,16 @@ async def _serve(kind: str, api_url: str, database: str, overrides: dict[str, An
     threading.Thread(target=wait_for_eof, daemon=True).start()
     if kind == "echo":
         app = Application.builder().token("1:ECHO").base_url(api_url + "/bot")
+        if "send_rate" in overrides:  # Telegram's limits, kept as the petition bot keeps them
+            from telegram.ext import AIORateLimiter  # noqa: PLC0415
+
+            limiter = AIORateLimiter(
+                overall_max_rate=overrides["send_rate"],
+                group_max_rate=overrides["group_rate"],
+                group_time_period=overrides["group_period"],
+                max_retries=3,
+            )
+            app = app.rate_limiter(limiter)
         echo = app.concurrent_updates(256).build()
         echo.add_handlers(_echo_handlers())
         await echo.initialize()

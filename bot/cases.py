@@ -211,7 +211,7 @@ class Cases:
 
     async def mine(self, user_id: int, *, page: int = 0, per_page: int = 5) -> Page:
         """One page of the petitioner's cases, newest first."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             total = await cases.count_for_petitioner(session, user_id)
             pages = max(1, -(-total // per_page))
             page = min(max(page, 0), pages - 1)
@@ -225,7 +225,7 @@ class Cases:
     ) -> StatusView | None:
         """The case if `user_id` filed it or is staff for it (in a chat that may see it); None
         otherwise — the same as for no such case."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             case = await cases.by_number(session, number)
             if case is None:
                 return None
@@ -237,7 +237,7 @@ class Cases:
 
     async def status_by_id(self, user_id: int, case_id: int) -> CaseView | None:
         """The petitioner's own case by id (from their buttons); None for anyone else's."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             case = await cases.get(session, case_id)
             if case is None or case.petitioner_id != user_id:
                 return None
@@ -245,7 +245,7 @@ class Cases:
 
     async def for_staff(self, user_id: int, case_id: int, chat_id: int) -> CaseView | None:
         """The case by id for staff who may see it in `chat_id`; None for anyone else."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             case = await cases.get(session, case_id)
             if case is None or not await self._staff_may_see(user_id, case.office_id, chat_id):
                 return None
@@ -253,12 +253,12 @@ class Cases:
 
     async def card(self, case_id: int) -> CaseView | None:
         """The case as its office's alert shows it."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             case = await cases.get(session, case_id)
             return await _view(session, case) if case else None
 
     async def alert_message(self, case_id: int, chat_id: int) -> int | None:
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             found = await cases.alert(session, case_id, chat_id)
             return int(found.message_id) if found else None
 
@@ -277,7 +277,7 @@ class Cases:
         offices = await self._with_sub_offices(office_id)
         today = self.today()
         due_before = today if overdue else None
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             rows = await cases.queue(
                 session, offices, WITH_OFFICE, due_before=due_before, limit=limit
             )
@@ -286,7 +286,7 @@ class Cases:
 
     async def count_by_state(self) -> dict[str, int]:
         """Cases per lifecycle state, every state (zeros included), for the metrics endpoint."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             found = await cases.count_by_state(session)
         return {state.value: found.get(state.value, 0) for state in State}
 

@@ -182,7 +182,7 @@ class Casework:
 
     async def waiting(self, user_id: int, chat_id: int) -> NeedText | None:
         """What this person's next message in this chat completes, if anything."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             row = await cases.pending(session, user_id, chat_id)
             if row is None:
                 return None

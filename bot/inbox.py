@@ -84,5 +84,5 @@ class Inbox:
             return await inbox.prune(session, datetime.now(UTC) - KEEP)
 
     async def counts(self) -> dict[str, int]:
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             return await inbox.counts(session)

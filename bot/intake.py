@@ -187,7 +187,7 @@ class Intake:
     async def current(self, user_id: int, update_id: int | None = None) -> DraftView | None:
         """The user's open draft, if any (read-only). Given the update being handled, raise
         DuplicateUpdate when that update was applied already (Telegram redelivered it)."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             row = await petitioners.get(session, user_id)
             if row is None:
                 return None
@@ -196,7 +196,7 @@ class Intake:
             draft = await drafts.open_for(session, user_id)
             if draft is None:
                 return None
-            return await self._view(session, draft, row)
+            return self._view(draft, row)
 
     # --- starting, leaving -----------------------------------------------------------------
 
@@ -206,7 +206,7 @@ class Intake:
             row = await begin_turn(session, actor, self._now())
             draft = await drafts.open_for(session, actor.user_id)
             if draft is not None and not fresh:
-                return await self._view(session, draft, row), True
+                return self._view(draft, row), True
             now = self._now()
             started = await drafts.count_started_since(
                 session, actor.user_id, now - timedelta(days=1)
@@ -228,7 +228,7 @@ class Intake:
                     updated_at=now,
                 ),
             )
-            return await self._view(session, draft, row), False
+            return self._view(draft, row, attachments=0), False
 
     async def cancel(self, actor: Actor) -> bool:
         """Cancel the open draft; False when there was none."""
@@ -364,7 +364,7 @@ class Intake:
             draft.facts_text = joined
             draft.replace_facts = False
             draft.updated_at = self._now()
-            return await self._view(session, draft, row)
+            return self._view(draft, row)
 
     async def facts_done(self, actor: Actor, draft_id: int) -> DraftView:
         async with self._db.sessions.begin() as session:
@@ -382,7 +382,7 @@ class Intake:
             )
         async with self._db.sessions.begin() as session:
             draft, row = await self._turn(session, actor, draft_id, Step.ATTACHMENTS)
-            if await drafts.count_attachments(session, draft.id) >= self.limits.max_attachments:
+            if draft.attachment_count >= self.limits.max_attachments:
                 raise DomainError("attachments_full", maximum=self.limits.max_attachments)
             await drafts.add_attachment(
                 session,
@@ -398,13 +398,15 @@ class Intake:
                 ),
             )
             draft.updated_at = self._now()
-            return await self._view(session, draft, row)
+            await session.refresh(draft, ["attachment_count"])
+            return self._view(draft, row)
 
     async def clear_attachments(self, actor: Actor, draft_id: int) -> DraftView:
         async with self._db.sessions.begin() as session:
             draft, row = await self._turn(session, actor, draft_id, Step.ATTACHMENTS)
             await drafts.delete_attachments(session, draft.id)
-            return await self._view(session, draft, row)
+            await session.refresh(draft, ["attachment_count"])
+            return self._view(draft, row)
 
     async def attachments_done(self, actor: Actor, draft_id: int) -> DraftView:
         async with self._db.sessions.begin() as session:
@@ -493,7 +495,7 @@ class Intake:
                 if match is not None:
                     draft.step = Step.DUPLICATE
                     draft.duplicate_of = match.number
-                    view = await self._view(session, draft, row)
+                    view = self._view(draft, row)
                     return PossibleDuplicate(view, match.number, match.submitted_at)
             case = await self._make_case(session, draft, row, actor)
             return await self._receipt(case, again=False)
@@ -566,9 +568,9 @@ class Intake:
         draft.step = step
         draft.updated_at = self._now()
         await session.flush()
-        return await self._view(session, draft, row)
+        return self._view(draft, row)
 
-    async def _view(self, session: AsyncSession, draft: Draft, row: Petitioner) -> DraftView:
+    def _view(self, draft: Draft, row: Petitioner, attachments: int | None = None) -> DraftView:
         return DraftView(
             id=draft.id,
             step=Step(draft.step),
@@ -585,7 +587,7 @@ class Intake:
             phone=draft.phone,
             address=draft.address,
             duplicate_of=draft.duplicate_of,
-            attachments=await drafts.count_attachments(session, draft.id),
+            attachments=draft.attachment_count if attachments is None else attachments,
             saved_name=row.saved_name,
             saved_phone=row.saved_phone,
             saved_address=row.saved_address,

@@ -51,7 +51,7 @@ class Leases:
             await leases.drop(session, name, self.owner)
 
     async def holder(self, name: str) -> str | None:
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             return await leases.holder(session, name, datetime.now(UTC))
 
 

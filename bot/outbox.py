@@ -120,20 +120,20 @@ class Delivery:
 
     async def next_due(self) -> datetime | None:
         """When the earliest row waiting to be sent is (or was) due."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             return await outbox.next_due_at(session)
 
     async def seconds_to_next(self) -> float | None:
         """Seconds until a row that is not due yet becomes due (None: no such row). Rows that
         are due already but wait for their chat are not counted."""
         now = self._now()
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             due = await outbox.next_due_after(session, now)
         return None if due is None else (due - now).total_seconds()
 
     async def counts(self) -> dict[str, int]:
         """Rows per status (every status, zeros included)."""
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             return await outbox.counts(session)
 
 

@@ -7,6 +7,7 @@ makes redelivered updates harmless. The language choice is stored here too.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +18,8 @@ from bot.i18n import SUPPORTED, negotiate
 from storage import petitioners
 from storage.db import Database
 from storage.models import Petitioner
+
+REMEMBERED = 20_000  # people whose language choice is kept in memory (SQLite only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +67,24 @@ def locale_of(row: Petitioner | None, language_code: str | None) -> str:
 class Petitioners:
     """Use cases about the person rather than a petition."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, remembered: int = REMEMBERED) -> None:
         self._db = db
+        # The language each person chose, for the locale of every update without a read of
+        # its own. Only on SQLite, where this process is the only one (docs/deployment.md) and
+        # a choice changes only through `set_language` here; with PostgreSQL another process
+        # may change it, so it is read each time. The most recent `remembered` people are kept.
+        self._choices: OrderedDict[int, str | None] | None = OrderedDict() if db.is_sqlite else None
+        self._remembered = remembered
 
     async def locale_for(self, user_id: int, language_code: str | None) -> str:
-        async with self._db.sessions() as session:
-            choice = await petitioners.language_of(session, user_id)
+        choices = self._choices
+        if choices is not None and user_id in choices:
+            choices.move_to_end(user_id)
+            choice = choices[user_id]
+        else:
+            async with self._db.reads() as session:
+                choice = await petitioners.language_of(session, user_id)
+            self._remember(user_id, choice)
         if choice in SUPPORTED:
             return choice
         return negotiate(language_code)
@@ -80,4 +95,13 @@ class Petitioners:
         async with self._db.sessions.begin() as session:
             row = await begin_turn(session, actor, datetime.now(UTC))
             row.language = locale
+        self._remember(actor.user_id, locale)
         return locale
+
+    def _remember(self, user_id: int, choice: str | None) -> None:
+        if self._choices is None:
+            return
+        self._choices[user_id] = choice
+        self._choices.move_to_end(user_id)
+        if len(self._choices) > self._remembered:
+            self._choices.popitem(last=False)

@@ -1,7 +1,9 @@
 """Engine and session factory for SQLite (aiosqlite) and PostgreSQL (asyncpg).
 
-SQLite runs in WAL mode with a busy timeout, and every transaction starts with
-`BEGIN IMMEDIATE`, so a read-modify-write can never lose an update (tech-notes §4.1).
+SQLite runs in WAL mode with a busy timeout, and every transaction of `Database.sessions`
+starts with `BEGIN IMMEDIATE`, so a read-modify-write can never lose an update (tech-notes
+§4.1). `Database.reads` is for units of work that only read: on SQLite they start with a plain
+`BEGIN` and read a snapshot (WAL) without waiting for the write lock; they never commit.
 This module opens connections; it does not know the schema's meaning.
 """
 
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "petition_read_only"  # execution option of `Database.reads`' connections
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -40,7 +43,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -71,6 +75,10 @@ class Database:
         self.engine = create_engine(url)
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
+        )
+        # Reads only: nothing written in one of these sessions is ever committed.
+        self.reads: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
 
     @property

@@ -45,11 +45,6 @@ async def attachments(session: AsyncSession, draft_id: int) -> list[Attachment]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def count_attachments(session: AsyncSession, draft_id: int) -> int:
-    stmt = select(func.count()).select_from(Attachment).where(Attachment.draft_id == draft_id)
-    return int((await session.execute(stmt)).scalar_one())
-
-
 async def add_attachment(session: AsyncSession, attachment: Attachment) -> None:
     session.add(attachment)
     await session.flush()

@@ -22,8 +22,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 from storage.types import UTCDateTime
 
@@ -156,6 +158,23 @@ class Petitioner(Base):
     updated_at: Mapped[datetime]
 
 
+class Attachment(Base):
+    """A file the petitioner sent, kept by Telegram file id; belongs to a draft, then its case."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # photo | document | video | voice | audio
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(String(256))
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
 class Draft(Base):
     """A petition being collected. `step` is the conversation state, written with each answer."""
 
@@ -186,6 +205,15 @@ class Draft(Base):
     duplicate_of: Mapped[str | None] = mapped_column(String(16))  # an open case offered instead
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Files attached so far: read in the same statement as the draft (no column). Adding or
+    # removing files, or a flush, leaves it as loaded: refresh it after changing the files.
+    attachment_count: Mapped[int] = column_property(
+        select(func.count(Attachment.id))
+        .where(Attachment.draft_id == id)
+        .correlate_except(Attachment)
+        .scalar_subquery(),
+        expire_on_flush=False,
+    )
 
 
 class Case(Base):
@@ -298,23 +326,6 @@ class JobRun(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_day: Mapped[date] = mapped_column(Date)
     ran_at: Mapped[datetime]
-
-
-class Attachment(Base):
-    """A file the petitioner sent, kept by Telegram file id; belongs to a draft, then its case."""
-
-    __tablename__ = "attachments"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # photo | document | video | voice | audio
-    file_id: Mapped[str] = mapped_column(String(256))
-    file_unique_id: Mapped[str] = mapped_column(String(64))
-    file_name: Mapped[str | None] = mapped_column(String(256))
-    mime_type: Mapped[str | None] = mapped_column(String(128))
-    size: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime]
 
 
 class Outbox(Base):
