@@ -107,3 +107,26 @@ async def test_concurrent_read_modify_write_on_sqlite_loses_no_update(tmp_path: 
 
     assert sorted(numbers) == list(range(1, 51))  # every writer saw its predecessor's number
     assert final.last == 50
+
+
+async def test_a_read_on_sqlite_does_not_wait_for_a_writer_and_sees_what_was_committed(
+    tmp_path: Path,
+) -> None:
+    async with _database(f"sqlite+aiosqlite:///{tmp_path}/bot.db") as database:
+        await upgrade(database)
+        async with database.sessions.begin() as session:
+            session.add(CaseCounter(year=2026, last=7))
+
+        async with database.sessions.begin() as writing:
+            counter = await writing.get_one(CaseCounter, 2026)
+            counter.last = 8
+            await writing.flush()  # the write lock is held until this block ends
+            # A read-only unit of work reads the last committed state at once; a second writer
+            # (BEGIN IMMEDIATE) would wait here for the lock until the busy timeout.
+            async with asyncio.timeout(2), database.reads() as reading:
+                seen = (await reading.get_one(CaseCounter, 2026)).last
+
+        async with database.reads() as reading:
+            after = (await reading.get_one(CaseCounter, 2026)).last
+
+    assert (seen, after) == (7, 8)
