@@ -16,7 +16,6 @@ from typing import Any
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults, ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.cases import Cases
 from bot.casework import Casework
@@ -35,6 +34,7 @@ from bot.refdata import sync_reference_data
 from bot.reminders import Reminders
 from bot.services import Services
 from bot.settings import Settings
+from bot.telegram_http import AiohttpRequest
 from handlers import register
 from handlers.context import SERVICES_KEY, Ctx
 from handlers.delivery import Dispatcher
@@ -144,6 +144,8 @@ def build_application(services: Services) -> App:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(1))
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(
             KeyedUpdateProcessor(
@@ -239,7 +241,7 @@ async def _on_start(app: App) -> None:
         base_url=services.settings.api_base,
         base_file_url=services.settings.file_base,
         defaults=app.bot.defaults,
-        request=HTTPXRequest(connection_pool_size=64),
+        request=AiohttpRequest(64),
     )
     await sender.initialize()
     app.bot_data[SENDER_KEY] = sender
