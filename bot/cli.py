@@ -1,9 +1,10 @@
 """The `petition-bot` command line: run, sandbox, db upgrade, check-config.
 
-A composition root: it reads settings, sets up logging (never the token: httpx logs request
-URLs, which contain it, so its logger is kept at WARNING; PTB's and aiosqlite's DEBUG records
-quote message text and the webhook secret, so theirs never go below INFO), and starts what was
-asked for: polling by default, the webhook server (`bot.web`) with `run --webhook`.
+A composition root: it reads settings, sets up logging (never the token: HTTP clients log
+request URLs, which contain it, so their loggers are kept at WARNING; PTB's and aiosqlite's
+DEBUG records quote message text and the webhook secret, so theirs never go below INFO), and
+starts what was asked for: polling by default, the webhook server (`bot.web`) with
+`run --webhook`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic.runtime.plugins"):
+    for noisy in ("httpx", "httpcore", "aiohttp.client", "apscheduler", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Their DEBUG records quote whole updates, Bot API parameters (message text, the webhook
     # secret) and SQL parameters (petition text): never below INFO.

@@ -101,7 +101,10 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as err:  # aiohttp's timeouts (ServerTimeoutError) are TimeoutErrors
             raise TimedOut from err
         except aiohttp.ClientError as err:
-            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+            # Some of aiohttp's errors quote the URL, which holds the bot's token: never in a
+            # message that may be logged.
+            said = str(err).replace(url, "<the Bot API URL>")
+            raise NetworkError(f"aiohttp.{type(err).__name__}: {said}") from err
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

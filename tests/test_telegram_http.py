@@ -98,3 +98,17 @@ async def test_nobody_listening_is_a_network_error() -> None:
 async def test_a_request_that_is_not_initialized_says_so() -> None:
     with pytest.raises(NetworkError, match="not initialized"):  # as PTB wraps any failure
         await AiohttpRequest().post("http://127.0.0.1:9/botX/getMe")
+
+
+async def test_a_failure_never_quotes_the_token() -> None:
+    # aiohttp names a URL it cannot use in its error; the URL holds the token.
+    request = AiohttpRequest(1)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as failed:
+            await request.post(f"http:///bot{TOKEN}/getMe")
+    finally:
+        await request.shutdown()
+
+    assert "InvalidUrlClientError" in failed.value.message
+    assert TOKEN not in failed.value.message
