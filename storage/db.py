@@ -2,13 +2,20 @@
 
 SQLite runs in WAL mode with a busy timeout, and every transaction of `Database.sessions`
 starts with `BEGIN IMMEDIATE`, so a read-modify-write can never lose an update (tech-notes
-§4.1). `Database.reads` is for units of work that only read: on SQLite they start with a plain
+§4.1). The process's write transactions (`sessions.begin()`) also queue for one asyncio lock,
+first come first served, before they ask SQLite: a transaction that waits for the write lock
+inside SQLite sleeps in its busy handler in steps of up to 100 ms whatever moment the lock
+frees, which made a reply now and then wait hundreds of milliseconds behind a transaction of a
+few. `Database.reads` is for units of work that only read: on SQLite they start with a plain
 `BEGIN` and read a snapshot (WAL) without waiting for the write lock; they never commit.
 This module opens connections; it does not know the schema's meaning.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +74,36 @@ def dialect_insert(session: AsyncSession, table: Any) -> PgInsert | SqliteInsert
     return sqlite_insert(table)
 
 
+class _QueuedWrites(async_sessionmaker[AsyncSession]):
+    """A session factory whose `begin()` first waits its turn in this process (SQLite)."""
+
+    def __init__(self, bind: AsyncEngine, **kw: Any) -> None:
+        super().__init__(bind, **kw)
+        self._turn = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            raise RuntimeError("a write transaction inside another one would wait for itself")
+        async with self._turn:
+            self._holder = task
+            try:
+                async with super().begin() as session:
+                    yield session
+            finally:
+                self._holder = None
+
+
 class Database:
     """An engine and its session factory: one session per unit of work."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
-        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
+        factory = _QueuedWrites if self.is_sqlite else async_sessionmaker
+        self.sessions: async_sessionmaker[AsyncSession] = factory(
             self.engine, expire_on_commit=False
         )
         # Reads only: nothing written in one of these sessions is ever committed.

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
@@ -130,3 +131,18 @@ async def test_a_read_on_sqlite_does_not_wait_for_a_writer_and_sees_what_was_com
             after = (await reading.get_one(CaseCounter, 2026)).last
 
     assert (seen, after) == (7, 8)
+
+
+async def test_on_sqlite_a_write_transaction_inside_another_fails_instead_of_waiting_forever(
+    tmp_path: Path,
+) -> None:
+    # Write transactions queue for one lock per process, before SQLite's own: one opened inside
+    # another in the same task would wait for itself.
+    async with _database(f"sqlite+aiosqlite:///{tmp_path}/bot.db") as database:
+        await upgrade(database)
+        async with database.sessions.begin():
+            with pytest.raises(RuntimeError, match="inside another"):
+                async with asyncio.timeout(5), database.sessions.begin():
+                    pass
+        async with database.sessions.begin() as session:  # the lock was let go
+            session.add(CaseCounter(year=2026, last=1))
