@@ -5,9 +5,10 @@ starts with `BEGIN IMMEDIATE`, so a read-modify-write can never lose an update (
 §4.1). The process's write transactions (`sessions.begin()`) also queue for one asyncio lock,
 first come first served, before they ask SQLite: a transaction that waits for the write lock
 inside SQLite sleeps in its busy handler in steps of up to 100 ms whatever moment the lock
-frees, which made a reply now and then wait hundreds of milliseconds behind a transaction of a
-few. `Database.reads` is for units of work that only read: on SQLite they start with a plain
-`BEGIN` and read a snapshot (WAL) without waiting for the write lock; they never commit.
+frees, so it could go on waiting long after a transaction of a few milliseconds ended; queued
+here it starts the moment the one before it ends. `Database.reads` is for units of work that
+only read: on SQLite they start with a plain `BEGIN` and read a snapshot (WAL) without waiting
+for the write lock; they never commit.
 This module opens connections; it does not know the schema's meaning.
 """
 
