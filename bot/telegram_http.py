@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
-from telegram._utils.types import ODVInput
+from telegram._utils.types import ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -81,7 +81,8 @@ class AiohttpRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
-        files = request_data.multipart_data if request_data else None
+        fields = request_data.json_parameters if request_data else {}
+        files = request_data.multipart_data if request_data else {}
         read = _given(read_timeout, self._read)
         write = _given(write_timeout, self._media_write if files else self._write)
         connect = _given(connect_timeout, self._connect)
@@ -95,7 +96,7 @@ class AiohttpRequest(BaseRequest):
         )
         try:
             async with self._session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method, url, data=_body(fields, files), timeout=timeout
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's timeouts (ServerTimeoutError) are TimeoutErrors
@@ -111,12 +112,8 @@ def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
 
 
-def _body(request_data: RequestData | None) -> Any:
+def _body(fields: dict[str, str], files: UploadFileDict) -> Any:
     """The parameters as a form: urlencoded, or multipart when there are files to upload."""
-    if request_data is None:
-        return None
-    fields = request_data.json_parameters
-    files = request_data.multipart_data
     if not files:
         return fields or None
     # Names as they are (UTF-8), as Telegram reads them; aiohttp would percent-encode them.

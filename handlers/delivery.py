@@ -151,9 +151,9 @@ class Dispatcher:
         while not self._stopping.is_set():
             self._wake.clear()  # before claiming: a wake during the claim means "look again"
             wait = self._poll
-            if self._claim_now():
+            free = self._capacity - self._in_flight - sum(map(len, self._queues.values()))
+            if self._claim_now(free):
                 self._fresh, self._claimed_at = False, time.monotonic()
-                free = self._capacity - self._in_hand()
                 try:
                     items = await self._delivery.claim(free, set(self._queues), self._per_chat)
                 except Exception:
@@ -169,20 +169,16 @@ class Dispatcher:
                     due = None
                 if due is not None:
                     wait = min(wait, due + 0.001)
-            elif self._in_hand() <= self._capacity - self._batch:  # only the interval waits
+            elif free >= self._batch:  # only the interval holds the claim back
                 wait = max(0.0, self._claimed_at + CLAIM_EVERY - time.monotonic())
             # Until a worker frees a slot, `wake` is called, or the next row is due; at most
             # `poll`, which finds rows committed by another process (that cannot wake this one).
             await _wait(self._wake, wait)
 
-    def _in_hand(self) -> int:
-        return self._in_flight + sum(map(len, self._queues.values()))
-
-    def _claim_now(self) -> bool:
-        in_hand = self._in_hand()
-        if self._capacity - in_hand < self._batch:
+    def _claim_now(self, free: int) -> bool:
+        if free < self._batch:
             return False
-        if not in_hand or self._fresh:
+        if free == self._capacity or self._fresh:  # nothing in hand, or new rows here
             return True
         return time.monotonic() - self._claimed_at >= CLAIM_EVERY
 

@@ -83,13 +83,9 @@ async def test_nobody_listening_is_a_network_error() -> None:
     with socket.socket() as probe:  # a port that was free a moment ago
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    request = AiohttpRequest(1)
-    await request.initialize()
-    try:
+    async with AiohttpRequest(1) as request:
         with pytest.raises(NetworkError) as refused:
             await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
-    finally:
-        await request.shutdown()
 
     assert not isinstance(refused.value, TimedOut)
     assert "aiohttp.ClientConnectorError" in refused.value.message
@@ -102,13 +98,9 @@ async def test_a_request_that_is_not_initialized_says_so() -> None:
 
 async def test_a_failure_never_quotes_the_token() -> None:
     # aiohttp names a URL it cannot use in its error; the URL holds the token.
-    request = AiohttpRequest(1)
-    await request.initialize()
-    try:
+    async with AiohttpRequest(1) as request:
         with pytest.raises(NetworkError) as failed:
             await request.post(f"http:///bot{TOKEN}/getMe")
-    finally:
-        await request.shutdown()
 
     assert "InvalidUrlClientError" in failed.value.message
     assert TOKEN not in failed.value.message
