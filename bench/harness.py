@@ -128,8 +128,11 @@ async def _serve(kind: str, api_url: str, database: str, overrides: dict[str, An
         if "send_rate" in overrides:  # Telegram's limits, kept as the petition bot keeps them
             from telegram.ext import AIORateLimiter  # noqa: PLC0415
 
-            limiter = AIORateLimiter(
-                overall_max_rate=overrides["send_rate"],
+            from bot.pacing import REPLY_BURST  # noqa: PLC0415
+
+            limiter = AIORateLimiter(  # the petition bot's `ReplyLimiter`, without the outbox
+                overall_max_rate=overrides["send_rate"] * REPLY_BURST,
+                overall_time_period=REPLY_BURST,
                 group_max_rate=overrides["group_rate"],
                 group_time_period=overrides["group_period"],
                 max_retries=3,

@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults, ExtBot
+from telegram.ext import Application, ContextTypes, Defaults, ExtBot
 
 from bot.cases import Cases
 from bot.casework import Casework
@@ -28,13 +28,13 @@ from bot.inbox import Inbox
 from bot.intake import Intake, Limits
 from bot.leases import Leases, Role, process_name
 from bot.outbox import Delivery
-from bot.pacing import SendLimits
+from bot.pacing import REPLY_BURST, SendLimits, Throttle
 from bot.petitioners import Petitioners
 from bot.refdata import sync_reference_data
 from bot.reminders import Reminders
 from bot.services import Services
 from bot.settings import Settings
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, ReplyLimiter
 from handlers import register
 from handlers.context import SERVICES_KEY, Ctx
 from handlers.delivery import Dispatcher
@@ -58,6 +58,7 @@ POLLING_LEASE = "poller"
 # The updates the bot handles; asked for by polling and by the webhook alike.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 SENDER_KEY = "sender"
+THROTTLE_KEY = "throttle"
 
 
 class SchemaOutdated(RuntimeError):
@@ -133,6 +134,7 @@ def build_application(services: Services) -> App:
     """The PTB Application for `services`, with every handler and job registered. It has no
     Updater: updates come in through `handlers.updates` (stored before they are confirmed)."""
     settings = services.settings
+    throttle = Throttle(SendLimits.from_settings(settings))
     builder = (
         Application.builder()
         .token(settings.bot_token.get_secret_value())
@@ -153,18 +155,22 @@ def build_application(services: Services) -> App:
                 FloodGate(settings.flood_rate, settings.flood_burst, settings.flood_max_wait),
             )
         )
-        # A backstop behind the outbox dispatcher's own pacing, with the same limits.
+        # The replies' share of the bot's one send budget, which the outbox dispatcher paces
+        # its own sends in (`bot.pacing`): replies first.
         .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.send_rate,
-                group_max_rate=settings.group_rate,
-                group_time_period=settings.group_period,
+            ReplyLimiter(
+                throttle,
+                rate=settings.send_rate,
+                burst_seconds=REPLY_BURST,
+                group_rate=settings.group_rate,
+                group_period=settings.group_period,
                 max_retries=3,
             )
         )
     )
     app: App = builder.updater(None).build()
     app.bot_data[SERVICES_KEY] = services
+    app.bot_data[THROTTLE_KEY] = throttle
     register(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(expire_drafts, interval=600, first=5, name="expire-drafts")
@@ -246,8 +252,9 @@ async def _on_start(app: App) -> None:
     await sender.initialize()
     app.bot_data[SENDER_KEY] = sender
     deliverer = Deliverer(sender, services)
+    throttle: Throttle = app.bot_data[THROTTLE_KEY]
     dispatcher = Dispatcher(
-        services.delivery, deliverer.deliver, SendLimits.from_settings(services.settings)
+        services.delivery, deliverer.deliver, throttle.limits, throttle=throttle
     )
     app.bot_data[DISPATCHER_KEY] = dispatcher
     services.wakers.append(dispatcher.wake)

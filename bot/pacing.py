@@ -3,6 +3,11 @@
 Pure bookkeeping on a monotonic clock, used by the outbox dispatcher (`handlers.delivery`)
 before every call: it sleeps, sends nothing and knows nothing of Telegram's API.
 
+The budget is the whole bot's, replies first: the calls a handler makes while a person waits
+(which pass PTB's rate limiter, not this throttle) are `record`ed as they are made, in the overall
+rate, their chat's spacing and their group's window, so the outbox sends only in what the replies
+leave. A notice can wait a second; a person answering the bot should not.
+
 The overall rate is shared by every chat, so the throttle hands its slots out first come, first
 served: a chat that asked and had to wait (for its own spacing, its group's window or a free
 slot) keeps its place in line, and a chat that asks later cannot take the slot it is owed.
@@ -20,6 +25,10 @@ from dataclasses import dataclass
 
 from bot.settings import Settings
 
+# Direct replies may come in a burst of this many seconds' worth of the overall rate at once
+# (then at the rate): people answer unevenly, and without it replies queued in busy moments
+# although the bot averaged well under the rate (docs/performance.md).
+REPLY_BURST = 2.0
 BUSY_POLL = 0.05  # every slot of a window is a send in flight: ask again this soon
 # A chat in line that was told to ask again by now holds a free slot for itself this long (its
 # sender may wake a little late when the event loop is busy); then the slot goes to whoever asks,
@@ -74,9 +83,11 @@ class Window:
         """Once the slots free now are taken: how long until the `k`-th next one frees (from 0).
 
         A slot still held by a send in flight frees a `period` after that send ends, so no sooner
-        than a `period` from now.
+        than a `period` from now. Sends recorded past the limit (replies, see `Throttle.record`)
+        must be forgotten first.
         """
         self._forget(now)
+        k += max(0, self._open + len(self._ends) - self.limit)
         return self._ends[k] + self.period - now if k < len(self._ends) else self.period
 
     def begin(self) -> None:
@@ -156,6 +167,15 @@ class Throttle:
         if chat_id < 0:
             self._group(chat_id).end(now)
         self._last_end[chat_id] = now
+
+    def record(self, chat_id: int) -> None:
+        """A call to `chat_id` was made outside the throttle (a direct reply): it counts against
+        every limit as a send just ended, even where that takes a window past its limit. An
+        outbox sender for the chat keeps its place in line."""
+        self._overall.begin()
+        if chat_id < 0:
+            self._group(chat_id).begin()
+        self.end(chat_id)
 
     def pause(self, seconds: float) -> None:
         """Telegram said "too many requests": no send to any chat for `seconds`."""

@@ -1,4 +1,4 @@
-"""PTB's connection to the Bot API over aiohttp instead of httpx.
+"""PTB's connection to the Bot API: over aiohttp instead of httpx, within the bot's send budget.
 
 python-telegram-bot talks to Telegram through a `BaseRequest`; its own, `HTTPXRequest`, costs the
 bot more CPU per call than anything else it does once many calls are in flight together: httpx's
@@ -7,17 +7,28 @@ finishes (encode/httpcore#1035). aiohttp, which the bot already runs its web ser
 responses in C and hands connections out from a queue. This class only moves bytes: PTB builds
 each request's parameters (`RequestData`) and reads every answer, status codes and errors
 included (`BaseRequest.post`), exactly as with httpx.
+
+`ReplyLimiter` is PTB's `AIORateLimiter` for the calls handlers make while a person waits, which
+also records each such call in the outbox's `Throttle`: the bot has one send budget, and the
+replies come first (`bot.pacing`).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
-from telegram._utils.types import ODVInput, UploadFileDict
+from telegram._utils.types import JSONDict, ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
+from telegram.ext import AIORateLimiter
 from telegram.request import BaseRequest, RequestData
+
+from bot.pacing import Throttle
+
+Result = bool | JSONDict | list[JSONDict]
 
 
 class AiohttpRequest(BaseRequest):
@@ -123,3 +134,56 @@ def _body(fields: dict[str, str], files: UploadFileDict) -> Any:
     for name, (filename, content, mime_type) in files.items():
         form.add_field(name, content, filename=filename, content_type=mime_type)
     return form
+
+
+class ReplyLimiter(AIORateLimiter):
+    """PTB's rate limiter for the bot's direct calls, in the bot's one send budget.
+
+    Calls that carry a `chat_id` go out at `rate` a second, after a burst of up to
+    `burst_seconds` worth at once (a leaky bucket): people answering the bot arrive unevenly, and
+    a reply held in a full bucket is a person kept waiting, while the outbox can wait. A group's
+    calls keep to `group_rate` per `group_period`. Each call made (each try, when Telegram says
+    to retry after a while) is recorded in `throttle`, so the outbox dispatcher sends only in
+    what the replies leave of the same overall rate, chat spacing and group windows.
+    """
+
+    def __init__(
+        self,
+        throttle: Throttle,
+        *,
+        rate: float,
+        burst_seconds: float,
+        group_rate: int,
+        group_period: float,
+        max_retries: int,
+    ) -> None:
+        super().__init__(
+            overall_max_rate=rate * burst_seconds,
+            overall_time_period=burst_seconds,
+            group_max_rate=group_rate,
+            group_time_period=group_period,
+            max_retries=max_retries,
+        )
+        self._throttle = throttle
+
+    async def process_request(  # noqa: PLR0917 - BaseRateLimiter's signature
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        chat_id: int | None = None
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(data["chat_id"]) if "chat_id" in data else None
+
+        async def counted(*call_args: Any, **call_kwargs: Any) -> Result:
+            try:
+                return await callback(*call_args, **call_kwargs)
+            finally:
+                if chat_id is not None:
+                    self._throttle.record(chat_id)
+
+        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)

@@ -5,7 +5,8 @@ at a time (a claim's cost grows with the backlog, so it is not made once per sen
 per chat with rows sends them in order through `deliver` (exactly one Bot API call per row), so
 different chats go concurrently. Every send passes the `Throttle` (`bot.pacing`) first: at most
 `per_second` sends in any second overall, `chat_interval` between two sends to a chat, and
-`group_per_window` in any `group_window` to a group. A 429 pauses every send for its
+`group_per_window` in any `group_window` to a group, counting the bot's direct replies, which the
+throttle records as they are made (replies first). A 429 pauses every send for its
 `retry_after`; network errors, timeouts and 5xx are retried with exponential backoff;
 "blocked", "kicked" and "chat not found" fail the row for good and flag the chat unreachable.
 Delivery is at least once: a row is marked `sent` only after Telegram answered, so a crash in
@@ -90,12 +91,14 @@ class Dispatcher:
         deliver: Deliver,
         limits: SendLimits,
         *,
+        throttle: Throttle | None = None,
         backoff: float = 1.0,
         backoff_cap: float = 300.0,
         poll: float = 1.0,
     ) -> None:
         self._delivery, self._deliver = delivery, deliver
-        self.throttle = Throttle(limits)
+        # The bot's one send budget, which its direct replies are recorded in (`bot.pacing`).
+        self.throttle = throttle if throttle is not None else Throttle(limits)
         self._backoff, self._backoff_cap, self._poll = backoff, backoff_cap, poll
         # Rows held in memory (queued or in flight): about three seconds' worth, so a claim never
         # takes more than will be sent soon; per chat, two seconds at its own pace. A claim reads

@@ -126,3 +126,28 @@ async def test_the_daily_reminder_missed_while_the_bot_was_down_is_sent_at_the_n
         await asyncio.sleep(1.5)
         await run.drained()
         assert sum("⏰" in t for t in await bot_texts(sb, JINJIANG.group)) == 1
+
+
+async def test_the_outbox_spends_only_what_the_replies_leave_of_a_chats_budget(
+    prepared_database_url: str, geo_cache: Path
+) -> None:
+    """Replies and notices are one send budget: the receipt (a notice, from the outbox) keeps the
+    chat's spacing after the bot's direct reply to Submit, instead of following it at once."""
+    async with BotRun(prepared_database_url, geo_cache.parent, chat_interval=1.0) as run:
+        sb = run.sandbox
+        assert sb is not None
+        citizen = await sb.user(first_name="Alice", language_code="en")
+        await file_petition(citizen)
+        await run.drained()
+        calls = [
+            c
+            for c in run.api.calls
+            if c.chat_id == citizen.chat_id and c.method != "answerCallbackQuery"
+        ]
+        [receipt] = [
+            i for i, c in enumerate(calls) if CASE_NUMBER.search(str(c.params.get("text", "")))
+        ]
+        reply = calls[receipt - 1]  # the Submit button taken off
+        assert reply.method == "editMessageReplyMarkup"
+        assert reply.finished_at is not None
+        assert calls[receipt].at - reply.finished_at >= 0.99

@@ -106,6 +106,47 @@ def test_a_chat_that_stops_asking_is_forgotten_and_may_come_back() -> None:
     assert throttle.wait(B) == 0.0  # both may go: a slot is free and no one is in line
 
 
+def test_replies_take_the_budget_first_and_the_outbox_sends_in_what_they_leave() -> None:
+    clock = FakeClock()
+    limits = SendLimits(per_second=2, chat_interval=1.0, group_per_window=2, group_window=10.0)
+    throttle = Throttle(limits, clock)
+    for chat in (B, C, D):  # three replies within 0.4 s: one past the overall rate
+        throttle.record(chat)
+        clock.now += 0.2
+    # The outbox waits until the window holds fewer than two sends: till the first two are
+    # forgotten, a second after the second reply (at 100.2).
+    assert throttle.wait(A) == pytest.approx(0.6)
+    clock.now = 100.8
+    throttle.record(C + 10)  # another reply meanwhile: now the third must go too (at 101.4)
+    assert throttle.wait(A) == pytest.approx(0.6)
+    clock.now = 101.4
+    send(throttle, A)
+    # A reply to a chat starts that chat's spacing for the outbox, and one to a group counts in
+    # the group's window.
+    throttle.record(C)
+    assert throttle.wait(C) == pytest.approx(1.0)
+    throttle.record(GROUP)
+    throttle.record(GROUP)
+    clock.now += 1.0
+    assert throttle.wait(GROUP) == pytest.approx(9.0)
+
+
+def test_a_reply_to_a_chat_waiting_in_line_leaves_it_its_place() -> None:
+    clock = FakeClock()
+    throttle = Throttle(SendLimits(per_second=1, chat_interval=0.5), clock)
+    send(throttle, A)
+    assert throttle.wait(B) == pytest.approx(1.0)  # B's notice is first in line
+    clock.now += 0.5
+    throttle.record(C)  # replies to C and to B: the window is full until 101.5
+    throttle.record(B)
+    clock.now += 0.5
+    assert throttle.wait(B) == pytest.approx(0.5)
+    assert throttle.wait(D) > 0  # B is ahead of D
+    clock.now += 0.5
+    assert throttle.wait(D) > 0  # the slot free now is B's
+    send(throttle, B)
+
+
 # -- a backlog drained as the dispatcher drains it --------------------------------------------
 
 
