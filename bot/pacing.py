@@ -29,6 +29,9 @@ from bot.settings import Settings
 # (then at the rate): people answer unevenly, and without it replies queued in busy moments
 # although the bot averaged well under the rate (docs/performance.md).
 REPLY_BURST = 2.0
+# A throttle prunes itself this often as replies are recorded, for a process that does not send
+# the outbox (another holds the lease) records replies but has no dispatcher to prune it.
+SELF_PRUNE = 10.0
 BUSY_POLL = 0.05  # every slot of a window is a send in flight: ask again this soon
 # A chat in line that was told to ask again by now holds a free slot for itself this long (its
 # sender may wake a little late when the event loop is busy); then the slot goes to whoever asks,
@@ -128,6 +131,7 @@ class Throttle:
         self._groups: dict[int, Window] = {}
         self._last_end: dict[int, float] = {}
         self._paused_until = 0.0
+        self._pruned_at = clock()
         # Chats that asked and were told to wait, in the order they first asked, each with the
         # moment it was told to ask again.
         self._line: dict[int, float] = {}
@@ -176,6 +180,8 @@ class Throttle:
         if chat_id < 0:
             self._group(chat_id).begin()
         self.end(chat_id)
+        if self._clock() - self._pruned_at >= SELF_PRUNE:
+            self.prune()
 
     def pause(self, seconds: float) -> None:
         """Telegram said "too many requests": no send to any chat for `seconds`."""
@@ -184,11 +190,15 @@ class Throttle:
     def prune(self) -> None:
         """Forget chats whose limits no longer constrain anything, and chats that stopped asking
         (keeps memory bounded)."""
-        now = self._clock()
+        now = self._pruned_at = self._clock()
         interval = self.limits.chat_interval
         self._last_end = {c: t for c, t in self._last_end.items() if now - t < interval}
         self._groups = {c: w for c, w in self._groups.items() if not w.idle(now)}
         self._line = {c: due for c, due in self._line.items() if now - due <= ABSENT}
+
+    def chats(self) -> int:
+        """How many chats the throttle keeps anything of (bounded by pruning)."""
+        return len(self._last_end.keys() | self._groups.keys() | self._line.keys())
 
     def _own_wait(self, chat_id: int, now: float) -> float:
         """How long the limits of this chat alone (and a pause) hold it up."""

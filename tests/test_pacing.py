@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.pacing import ABSENT, LATE, SendLimits, Throttle
+from bot.pacing import ABSENT, LATE, SELF_PRUNE, SendLimits, Throttle
 
 GROUP = -1001000000003
 A, B, C, D = 10001, 10002, 10003, 10004
@@ -129,6 +129,17 @@ def test_replies_take_the_budget_first_and_the_outbox_sends_in_what_they_leave()
     throttle.record(GROUP)
     clock.now += 1.0
     assert throttle.wait(GROUP) == pytest.approx(9.0)
+
+
+def test_replies_alone_do_not_make_the_throttle_grow() -> None:
+    """A process that does not send the outbox records its replies but never prunes: the
+    throttle forgets the chats whose limits no longer matter on its own."""
+    clock = FakeClock()
+    throttle = Throttle(SendLimits(per_second=25, chat_interval=1.0, group_window=5.0), clock)
+    for i in range(3000):  # 25 replies a second for two minutes, each to a new chat
+        throttle.record(A + i if i % 10 else GROUP - i)
+        clock.now += 0.04
+    assert throttle.chats() <= (SELF_PRUNE + 5.0) * 25
 
 
 def test_a_reply_to_a_chat_waiting_in_line_leaves_it_its_place() -> None:
