@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput, UploadFileDict
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter
 from telegram.request import BaseRequest, RequestData
 
@@ -144,7 +145,8 @@ class ReplyLimiter(AIORateLimiter):
     a reply held in a full bucket is a person kept waiting, while the outbox can wait. A group's
     calls keep to `group_rate` per `group_period`. Each call made (each try, when Telegram says
     to retry after a while) is recorded in `throttle`, so the outbox dispatcher sends only in
-    what the replies leave of the same overall rate, chat spacing and group windows.
+    what the replies leave of the same overall rate, chat spacing and group windows; a 429
+    pauses the outbox for its `retry_after` as it pauses the replies.
     """
 
     def __init__(
@@ -182,8 +184,18 @@ class ReplyLimiter(AIORateLimiter):
         async def counted(*call_args: Any, **call_kwargs: Any) -> Result:
             try:
                 return await callback(*call_args, **call_kwargs)
+            except RetryAfter as exc:  # Telegram's pause is the bot's: the outbox waits too
+                self._throttle.pause(retry_seconds(exc))
+                raise
             finally:
                 if chat_id is not None:
                     self._throttle.record(chat_id)
 
         return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked to wait: PTB 22 gives an int, or a timedelta when PTB_TIMEDELTA is
+    set (the future default)."""
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

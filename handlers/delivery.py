@@ -24,13 +24,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.outbox import Delivery, OutboxItem
 from bot.pacing import SendLimits, Throttle
+from bot.telegram_http import retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def judge(exc: Exception) -> Verdict:
     """Classify a failed call. The order matters: BadRequest and TimedOut are NetworkErrors."""
     error = _describe(exc)
     if isinstance(exc, RetryAfter):
-        return Verdict("retry", error, retry_after=_seconds(exc.retry_after))
+        return Verdict("retry", error, retry_after=retry_seconds(exc))
     if isinstance(exc, Forbidden):  # blocked by the user, kicked from the group, user deleted
         return Verdict("failed", error, unreachable=True)
     if isinstance(exc, ChatMigrated):  # the group became a supergroup with a new id
@@ -75,11 +75,6 @@ def _describe(exc: Exception) -> str:
     if not isinstance(exc, TelegramError):
         return name  # str() of any other error may hold payload values
     return exc.message if exc.message.startswith(f"{name}:") else f"{name}: {exc.message}"
-
-
-def _seconds(value: int | timedelta) -> float:
-    # PTB 22 gives an int, or a timedelta when PTB_TIMEDELTA is set (the future default).
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class Dispatcher:

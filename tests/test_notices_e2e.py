@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from storage.models import Outbox, Petitioner
 from tests.botrun import BotRun
-from tests.dialogs import CASE_NUMBER, file_petition
+from tests.dialogs import CASE_NUMBER, Step, answer, file_petition
 from tests.driver import Person
 from tests.staffing import JINJIANG, Clock, act, alert_for, bot_texts, case_id_in, member
 
@@ -151,3 +151,31 @@ async def test_the_outbox_spends_only_what_the_replies_leave_of_a_chats_budget(
         assert reply.method == "editMessageReplyMarkup"
         assert reply.finished_at is not None
         assert calls[receipt].at - reply.finished_at >= 0.99
+
+
+async def test_a_429_on_a_reply_pauses_the_outbox_too(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram's "retry after" is the whole bot's: told it on the reply to Submit, the bot holds
+    the receipt (a notice) back as long as the reply, then sends both."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    sb = bot.sandbox
+    citizen = await sb.user(first_name="Alice", language_code="en")
+    await file_petition(citizen, upto=Step.REVIEW)
+    sb.strict = False  # the injected failure is the point
+    await sb.fail_next(
+        "editMessageReplyMarkup",
+        status=429,
+        description="Too Many Requests: retry after 2",
+        retry_after=2,
+        chat_id=citizen.chat_id,
+    )
+    await answer(citizen, Step.REVIEW)
+    await bot.drained()
+    calls = [c for c in bot.api.calls if c.chat_id == citizen.chat_id]
+    [refused] = [c for c in calls if c.status == 429]
+    [receipt] = [c for c in calls if CASE_NUMBER.search(str(c.params.get("text", "")))]
+    assert refused.finished_at is not None
+    assert receipt.at - refused.finished_at >= 1.99
+    retried = [c for c in calls if c.method == "editMessageReplyMarkup" and c.at > refused.at]
+    assert [c.status for c in retried] == [200]
