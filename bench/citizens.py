@@ -18,15 +18,16 @@ the outbox, so its latency is shown apart. CPU is the bot process's own (from /p
 divided by the petitions; the harness's CPU is shown too, to tell whether it was the bottleneck.
 
 Settings are production's: Telegram's limits (`send_rate` 25/s, `chat_interval` 1 s, 20 a minute
-per group) for the outbox dispatcher and for PTB's AIORateLimiter, which is the backstop on the
-bot's direct replies and uses the same `send_rate`. One exception: the per-person flood gate is
-opened (`flood_rate` 1000/s), since a citizen who answers within milliseconds would be held back
-by it and a person typing never meets it. `--send-rate 1000` lifts Telegram's overall limit to
-show what the bot itself can do. The echo bot is the same harness against a bare Application
-with one MessageHandler and one CallbackQueryHandler answering each update with one message (and
-concurrent updates, like the petition bot), in the same order of typed texts and presses;
-with `--echo-limited` it keeps to the same send limits through the same AIORateLimiter, as any
-bot must at Telegram's limits (without it, the echo bot sends as fast as it can).
+per group) for the bot's one send budget: its direct replies (`ReplyLimiter`, 25/s after a burst
+of two seconds' worth) and the outbox, which sends in what the replies leave. One exception: the
+per-person flood gate is opened (`flood_rate` 1000/s), since a citizen who answers within
+milliseconds would be held back by it and a person typing never meets it. `--send-rate 1000`
+lifts Telegram's overall limit to show what the bot itself can do. The echo bot is the same
+harness against a bare Application with one MessageHandler and one CallbackQueryHandler
+answering each update with one message (and concurrent updates, like the petition bot), in the
+same order of typed texts and presses; with `--echo-limited` it keeps to the same send limits
+through PTB's AIORateLimiter set as the petition bot's replies are, as any bot must at
+Telegram's limits (without it, the echo bot sends as fast as it can).
 """
 
 from __future__ import annotations

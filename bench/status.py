@@ -115,8 +115,8 @@ async def round_trip(db: Path, trips: int) -> None:
             for user, number in sample(db, trips + 20):  # the first 20 warm the bot up
                 person = Citizen(api, watch, user, "zh-hans")
                 latencies.append(await person.say(f"/status {number}", "new"))
-                # Ten a second: the bot sends at most `send_rate` (25) messages a second through
-                # PTB's AIORateLimiter, so back to back they would time the limiter (40 ms).
+                # Ten a second, as people send them: the bot's replies keep to `send_rate` (25)
+                # a second after a burst, so back to back they would soon time the limiter.
                 await asyncio.sleep(0.1)
     finally:
         await api.stop()
