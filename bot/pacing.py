@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from bot.settings import Settings
 
 # Direct replies may come in a burst of this many seconds' worth of the overall rate at once
-# (then at the rate): people answer unevenly, and without it replies queued in busy moments
-# although the bot averaged well under the rate (docs/performance.md).
+# (then at the rate): people answer unevenly, and with one second's worth replies queued for up
+# to a third of a second whenever many people were filing at once (docs/performance.md).
 REPLY_BURST = 2.0
 # A throttle prunes itself this often as replies are recorded, for a process that does not send
 # the outbox (another holds the lease) records replies but has no dispatcher to prune it.
