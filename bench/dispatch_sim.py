@@ -128,8 +128,7 @@ async def drain(args: argparse.Namespace) -> list[tuple[float, int]]:
         sends.append((start, item.chat_id))
         return 1
 
-    dispatcher = delivery.Dispatcher(outbox, deliver, LIMITS)  # type: ignore[arg-type]
-    dispatcher.throttle = Throttle(LIMITS, loop.time)
+    dispatcher = delivery.Dispatcher(outbox, deliver, Throttle(LIMITS, loop.time))  # type: ignore[arg-type]
     await dispatcher.start()
     while any(row.status != "sent" for row in outbox.rows):  # noqa: ASYNC110 - simulated time
         await asyncio.sleep(1)

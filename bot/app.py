@@ -253,9 +253,7 @@ async def _on_start(app: App) -> None:
     app.bot_data[SENDER_KEY] = sender
     deliverer = Deliverer(sender, services)
     throttle: Throttle = app.bot_data[THROTTLE_KEY]
-    dispatcher = Dispatcher(
-        services.delivery, deliverer.deliver, throttle.limits, throttle=throttle
-    )
+    dispatcher = Dispatcher(services.delivery, deliverer.deliver, throttle)
     app.bot_data[DISPATCHER_KEY] = dispatcher
     services.wakers.append(dispatcher.wake)
     # One process at a time sends, so the limits are one budget for all processes.

@@ -29,7 +29,7 @@ from typing import Literal
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.outbox import Delivery, OutboxItem
-from bot.pacing import SendLimits, Throttle
+from bot.pacing import Throttle
 from bot.telegram_http import retry_seconds
 
 log = logging.getLogger(__name__)
@@ -84,16 +84,16 @@ class Dispatcher:
         self,
         delivery: Delivery,
         deliver: Deliver,
-        limits: SendLimits,
+        throttle: Throttle,
         *,
-        throttle: Throttle | None = None,
         backoff: float = 1.0,
         backoff_cap: float = 300.0,
         poll: float = 1.0,
     ) -> None:
         self._delivery, self._deliver = delivery, deliver
         # The bot's one send budget, which its direct replies are recorded in (`bot.pacing`).
-        self.throttle = throttle if throttle is not None else Throttle(limits)
+        self.throttle = throttle
+        limits = throttle.limits
         self._backoff, self._backoff_cap, self._poll = backoff, backoff_cap, poll
         # Rows held in memory (queued or in flight): about three seconds' worth, so a claim never
         # takes more than will be sent soon; per chat, two seconds at its own pace. A claim reads

@@ -113,7 +113,7 @@ async def until(condition: Callable[[], bool]) -> None:
 async def dispatching(
     db: Database, deliver: Deliver, delivery: Delivery | None = None
 ) -> AsyncIterator[Dispatcher]:
-    dispatcher = Dispatcher(delivery or Delivery(db), deliver, LIMITS, backoff=0.05)
+    dispatcher = Dispatcher(delivery or Delivery(db), deliver, Throttle(LIMITS), backoff=0.05)
     await dispatcher.start()
     try:
         yield dispatcher
@@ -212,7 +212,7 @@ async def test_a_backlog_is_claimed_a_second_s_worth_at_a_time_not_after_every_s
     fast = SendLimits(per_second=50, chat_interval=0.2, group_per_window=5, group_window=1.0)
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     try:
-        dispatcher = Dispatcher(Delivery(db), sender(bot), fast)
+        dispatcher = Dispatcher(Delivery(db), sender(bot), Throttle(fast))
         await dispatcher.start()
         try:
             counts = await settled(Delivery(db))
@@ -355,7 +355,7 @@ async def test_stop_lets_the_send_in_flight_finish_and_puts_the_rest_back(
 ) -> None:
     api.delay = 0.5
     ids = await write(db, [(A, "one"), (A, "two"), (A, "three")])
-    dispatcher = Dispatcher(Delivery(db), sender(bot), LIMITS)
+    dispatcher = Dispatcher(Delivery(db), sender(bot), Throttle(LIMITS))
     await dispatcher.start()
     await until(lambda: bool(sends(api)))
 
